@@ -1,0 +1,92 @@
+# CLP API — build, run and test.  See README.md.
+#
+#   make            build cgi-bin/clp.fcgi (installs missing Debian packages first)
+#   make run        local PostgreSQL + worker pool + nginx on 127.0.0.1:$(CLP_PORT)
+#   make test       unit (cmocka), SQL (pg_prove) and integration tests
+#   make sanitize   the whole suite built with ASan + UBSan
+#   make migrate DATABASE_URL=...   apply sql/ migrations to a database
+
+SHELL      := /bin/sh
+CC         ?= cc
+VARIANT    ?= release
+BUILD      := build/$(VARIANT)
+PKGS       := fcgi libpq json-c libcrypt
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -fno-common
+CFLAGS     ?= -O2 -g
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+              -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS      = $(PKG_LIBS) $(SAN_FLAGS)
+
+ifeq ($(VARIANT),sanitize)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+endif
+
+# Every module but main.c; the unit tests link against these.
+MODULES    := log points jsonw error validate router request token auth db \
+              handlers pool
+MODULE_OBJS = $(MODULES:%=$(BUILD)/%.o)
+BIN        := $(if $(filter release,$(VARIANT)),cgi-bin/clp.fcgi,$(BUILD)/clp.fcgi)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+export CLP_FCGI = $(abspath $(BIN))
+
+.PHONY: all deps run test test-unit test-sql test-integration sanitize \
+        migrate clean
+.DEFAULT_GOAL := all
+
+all: deps $(BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BIN): $(MODULE_OBJS) $(BUILD)/main.o
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) \
+		$(shell pkg-config --libs cmocka)
+
+test: all test-unit test-sql test-integration
+
+CLP_VECTORS ?= $(abspath ../shared/vectors/points.csv)
+export CLP_VECTORS
+
+# Every program runs even after a failure; the target fails if any did.
+test-unit: deps $(UNIT_BINS)
+	@failed=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; ./$$t || failed=1; \
+	done; exit $$failed
+
+test-sql: deps
+	@sh tests/sql/run.sh
+
+test-integration: all
+	@sh tests/integration/run.sh
+
+sanitize:
+	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
+
+migrate: deps
+	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate DATABASE_URL=..." >&2; exit 2; }
+	@sh scripts/migrate "$(DATABASE_URL)"
+
+run: all
+	@sh scripts/run.sh
+
+clean:
+	rm -rf build cgi-bin/clp.fcgi
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
