@@ -1,0 +1,108 @@
+#!/bin/sh
+# The SQL test suite, on a throwaway PostgreSQL cluster:
+#   1. two concurrent migrates on a scratch database apply each file once;
+#   2. migrate, then migrate again, which must apply nothing;
+#   3. the points vectors loaded into clp_test.points_vectors;
+#   4. pg_prove over tests/sql/*.sql (pgTAP, each file in BEGIN ... ROLLBACK);
+#   5. tests/sql/concurrency.sh (pgbench as clp_service, then the invariants).
+# The cluster is stopped and its directory removed however this ends.
+#
+#   CLP_VECTORS   the vectors file (default ../shared/vectors/points.csv
+#                 from the repository root)
+set -eu
+
+root=$(cd "$(dirname "$0")/../.." && pwd -P)
+vectors=${CLP_VECTORS:-$root/../shared/vectors/points.csv}
+if [ ! -r "$vectors" ]; then
+	echo "run.sh: cannot read the vectors file $vectors (set CLP_VECTORS)" >&2
+	exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clp-sqltest.XXXXXX")
+# As root the server runs as postgres, which must reach the cluster directory.
+chmod 755 "$tmp"
+cluster=$tmp/pg
+
+cleanup() {
+	status=$?
+	trap - EXIT INT TERM HUP
+	case "$status" in
+	0 | 129 | 130 | 143) ;;
+	*)
+		if [ -r "$cluster/postgres.log" ]; then
+			echo "run.sh: failed; the server log ends:" >&2
+			tail -n 20 "$cluster/postgres.log" >&2 || true
+		fi
+		;;
+	esac
+	sh "$root/scripts/pg-cluster" stop "$cluster" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+fail() {
+	echo "run.sh: FAIL: $*" >&2
+	exit 1
+}
+
+echo "== cluster in $cluster"
+sh "$root/scripts/pg-cluster" init "$cluster"
+admin=$(sh "$root/scripts/pg-cluster" conninfo "$cluster")
+service=$(sh "$root/scripts/pg-cluster" conninfo "$cluster" clp_service)
+nfiles=$(find "$root/sql" -maxdepth 1 -name '[0-9][0-9][0-9]_*.sql' | wc -l)
+
+echo "== migrate: two at once on a scratch database"
+psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'CREATE DATABASE clp_race'
+race="$admin dbname=clp_race"
+sh "$root/scripts/migrate" "$race" >"$tmp/race1.out" 2>&1 &
+pid1=$!
+sh "$root/scripts/migrate" "$race" >"$tmp/race2.out" 2>&1 &
+pid2=$!
+rc1=0
+wait "$pid1" || rc1=$?
+rc2=0
+wait "$pid2" || rc2=$?
+cat "$tmp/race1.out" "$tmp/race2.out"
+if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+	fail "a concurrent migrate failed ($rc1, $rc2)"
+fi
+applied=$(cat "$tmp/race1.out" "$tmp/race2.out" | grep -c '^applied ' || true)
+[ "$applied" -eq "$nfiles" ] ||
+	fail "two concurrent migrates applied $applied files between them, expected $nfiles"
+recorded=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$race" -c 'SELECT count(*) FROM clp.schema_migrations')
+[ "$recorded" -eq "$nfiles" ] || fail "clp_race records $recorded migrations, expected $nfiles"
+echo "ok: $nfiles files applied once between two concurrent migrates"
+
+echo "== migrate"
+sh "$root/scripts/migrate" "$admin"
+again=$(sh "$root/scripts/migrate" "$admin")
+[ -z "$again" ] || fail "the second migrate applied something: $again"
+echo "ok: the second migrate applied nothing"
+
+echo "== vectors from $vectors"
+psql -X -q -v ON_ERROR_STOP=1 -d "$admin" \
+	-c 'CREATE EXTENSION pgtap' \
+	-c 'CREATE SCHEMA clp_test' \
+	-c 'CREATE TABLE clp_test.points_vectors (
+		total_cost bigint, orders_before bigint, returned_before bigint,
+		award_hundredths bigint)' \
+	-c '\copy clp_test.points_vectors FROM pstdin WITH (FORMAT csv, HEADER true)' \
+	<"$vectors"
+
+echo "== pg_prove"
+# pg_prove takes a conninfo's key=value for its own options, so pass the
+# connection through the environment.
+conn_get() {
+	printf '%s\n' "$admin" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+PGHOST=$(conn_get host) PGPORT=$(conn_get port) PGUSER=$(conn_get user) \
+	PGDATABASE=$(conn_get dbname) pg_prove --failures "$root"/tests/sql/*.sql
+
+echo "== concurrency"
+sh "$root/tests/sql/concurrency.sh" "$admin" "$service"
+
+echo "== SQL tests passed"
