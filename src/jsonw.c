@@ -1,0 +1,162 @@
+/*
+ * jsonw.c — bounded output buffer and JSON writers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "points.h"
+
+static bool	jsonw_reserve(struct jsonw *, size_t);
+
+void
+jsonw_init(struct jsonw *w, size_t max)
+{
+	memset(w, 0, sizeof(*w));
+	w->max = max;
+}
+
+void
+jsonw_init_fixed(struct jsonw *w, char *storage, size_t size)
+{
+	jsonw_init(w, size);
+	w->data = storage;
+	w->cap = size;
+}
+
+void
+jsonw_free(struct jsonw *w)
+{
+	free(w->data);
+	jsonw_init(w, w->max);
+}
+
+void
+jsonw_reset(struct jsonw *w)
+{
+	w->len = 0;
+	w->failed = false;
+}
+
+bool
+jsonw_failed(const struct jsonw *w)
+{
+	return w->failed;
+}
+
+static bool
+jsonw_reserve(struct jsonw *w, size_t extra)
+{
+	size_t need, cap;
+	char *data;
+
+	if (w->failed)
+		return false;
+	if (extra > w->max || w->len > w->max - extra) {
+		w->failed = true;
+		return false;
+	}
+	need = w->len + extra;
+	if (need <= w->cap)
+		return true;
+	cap = w->cap ? w->cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	if (cap > w->max)
+		cap = w->max;
+	if ((data = realloc(w->data, cap)) == NULL) {
+		w->failed = true;
+		return false;
+	}
+	w->data = data;
+	w->cap = cap;
+	return true;
+}
+
+void
+jsonw_raw(struct jsonw *w, const char *s, size_t len)
+{
+	if (len == 0 || !jsonw_reserve(w, len))
+		return;
+	memcpy(w->data + w->len, s, len);
+	w->len += len;
+}
+
+void
+jsonw_lit(struct jsonw *w, const char *s)
+{
+	jsonw_raw(w, s, strlen(s));
+}
+
+void
+jsonw_str(struct jsonw *w, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+	char esc[6];
+
+	jsonw_raw(w, "\"", 1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+		size_t replen = 2;
+
+		switch (c) {
+		case '"':  rep = "\\\""; break;
+		case '\\': rep = "\\\\"; break;
+		case '\n': rep = "\\n"; break;
+		case '\r': rep = "\\r"; break;
+		case '\t': rep = "\\t"; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0';
+				esc[3] = '0'; esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 0xf];
+				rep = esc;
+				replen = 6;
+			}
+		}
+		if (rep == NULL)
+			continue;
+		/* Copy the plain run before this byte in one go. */
+		jsonw_raw(w, s + run, i - run);
+		jsonw_raw(w, rep, replen);
+		run = i + 1;
+	}
+	jsonw_raw(w, s + run, len - run);
+	jsonw_raw(w, "\"", 1);
+}
+
+void
+jsonw_cstr(struct jsonw *w, const char *s)
+{
+	jsonw_str(w, s, strlen(s));
+}
+
+void
+jsonw_i64(struct jsonw *w, int64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+
+	jsonw_raw(w, buf, (size_t)n);
+}
+
+void
+jsonw_points(struct jsonw *w, int64_t hundredths)
+{
+	char buf[CLP_POINTS_TEXT_MAX];
+	int n = clp_points_format(hundredths, buf, sizeof(buf));
+
+	jsonw_raw(w, buf, (size_t)n);
+}
+
+void
+jsonw_key(struct jsonw *w, const char *key)
+{
+	if (!w->failed && w->len > 0 && w->data[w->len - 1] != '{')
+		jsonw_raw(w, ",", 1);
+	jsonw_cstr(w, key);
+	jsonw_raw(w, ":", 1);
+}

@@ -1,0 +1,46 @@
+/*
+ * jsonw.h — a growable output buffer with a ceiling, and the JSON writers
+ * that append to it.  Response bodies and log lines are written with this
+ * rather than json-c so points can be printed from integer hundredths and
+ * so a worker reuses one allocation across requests.
+ *
+ * Once an append would pass the ceiling (or malloc fails) the buffer is
+ * marked failed and every later append is a no-op; the caller checks
+ * jsonw_failed() once at the end instead of after every call.
+ */
+#ifndef CLP_JSONW_H
+#define CLP_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jsonw {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+	size_t	 max;
+	bool	 failed;
+};
+
+void	jsonw_init(struct jsonw *w, size_t max);
+/* A buffer over caller storage that never grows (log lines). */
+void	jsonw_init_fixed(struct jsonw *w, char *storage, size_t size);
+void	jsonw_free(struct jsonw *w);
+/* Empties the buffer, keeping its allocation. */
+void	jsonw_reset(struct jsonw *w);
+bool	jsonw_failed(const struct jsonw *w);
+
+void	jsonw_raw(struct jsonw *w, const char *s, size_t len);
+/* Appends a NUL-terminated literal. */
+void	jsonw_lit(struct jsonw *w, const char *s);
+/* A JSON string, quoted and escaped; len bytes of s (may hold NULs). */
+void	jsonw_str(struct jsonw *w, const char *s, size_t len);
+void	jsonw_cstr(struct jsonw *w, const char *s);
+void	jsonw_i64(struct jsonw *w, int64_t v);
+/* Integer hundredths as a JSON number with exactly two decimals. */
+void	jsonw_points(struct jsonw *w, int64_t hundredths);
+/* Appends ,"key": (or "key": after an opening brace). */
+void	jsonw_key(struct jsonw *w, const char *key);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * test_jsonw.c — the bounded JSON writer: escaping, numbers, keys and the
+ * ceiling.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jsonw.h"
+
+/* The buffer's bytes as a string (it is not NUL-terminated). */
+static void
+assert_buf(const struct jsonw *w, const char *want, size_t wantlen)
+{
+	assert_false(jsonw_failed(w));
+	assert_int_equal(w->len, wantlen);
+	if (wantlen > 0)
+		assert_memory_equal(w->data, want, wantlen);
+}
+#define ASSERT_BUF(w, lit)	assert_buf((w), (lit), sizeof(lit) - 1)
+
+static int
+setup_writer(void **state)
+{
+	static struct jsonw w;
+
+	jsonw_init(&w, 65536);
+	*state = &w;
+	return 0;
+}
+
+static int
+teardown_writer(void **state)
+{
+	jsonw_free(*state);
+	return 0;
+}
+
+static void
+test_escape_specials(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_cstr(w, "a\"b\\c\nd\re\tf/");
+	ASSERT_BUF(w, "\"a\\\"b\\\\c\\nd\\re\\tf/\"");
+}
+
+static void
+test_escape_empty(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_cstr(w, "");
+	ASSERT_BUF(w, "\"\"");
+	jsonw_reset(w);
+	jsonw_str(w, "ignored", 0);
+	ASSERT_BUF(w, "\"\"");
+}
+
+static void
+test_escape_c0_and_del(void **state)
+{
+	struct jsonw *w = *state;
+	char in[2];
+	char want[16];
+	int c;
+
+	for (c = 0; c < 0x20; c++) {
+		jsonw_reset(w);
+		in[0] = (char)c;
+		jsonw_str(w, in, 1);
+		switch (c) {
+		case '\n': strcpy(want, "\"\\n\""); break;
+		case '\r': strcpy(want, "\"\\r\""); break;
+		case '\t': strcpy(want, "\"\\t\""); break;
+		default:
+			/* Lower-case hex, as JSON allows either. */
+			snprintf(want, sizeof(want), "\"\\u%04x\"", c);
+		}
+		assert_buf(w, want, strlen(want));
+	}
+	jsonw_reset(w);
+	jsonw_cstr(w, "\x7f");
+	ASSERT_BUF(w, "\"\\u007f\"");
+	jsonw_reset(w);
+	jsonw_cstr(w, "a\x01\x1f" "b");
+	ASSERT_BUF(w, "\"a\\u0001\\u001fb\"");
+}
+
+static void
+test_escape_embedded_nul(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_str(w, "a\0b", 3);
+	ASSERT_BUF(w, "\"a\\u0000b\"");
+	jsonw_reset(w);
+	jsonw_str(w, "\0", 1);
+	ASSERT_BUF(w, "\"\\u0000\"");
+}
+
+static void
+test_utf8_passes_through(void **state)
+{
+	struct jsonw *w = *state;
+
+	/* é, 日, U+1F600 and a C1 control (U+0085) are copied as bytes. */
+	jsonw_cstr(w, "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xc2\x85");
+	ASSERT_BUF(w, "\"\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xc2\x85\"");
+}
+
+static void
+test_raw_and_lit(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_lit(w, "{");
+	jsonw_raw(w, "true}xyz", 5);
+	ASSERT_BUF(w, "{true}");
+}
+
+static void
+test_i64(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_i64(w, 0);
+	jsonw_lit(w, ",");
+	jsonw_i64(w, -1);
+	jsonw_lit(w, ",");
+	jsonw_i64(w, INT64_MAX);
+	jsonw_lit(w, ",");
+	jsonw_i64(w, INT64_MIN);
+	ASSERT_BUF(w, "0,-1,9223372036854775807,-9223372036854775808");
+}
+
+static void
+test_points(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_points(w, 0);
+	jsonw_lit(w, " ");
+	jsonw_points(w, 5);
+	jsonw_lit(w, " ");
+	jsonw_points(w, 1235);
+	jsonw_lit(w, " ");
+	jsonw_points(w, -5);
+	jsonw_lit(w, " ");
+	jsonw_points(w, -100);
+	jsonw_lit(w, " ");
+	jsonw_points(w, INT64_MAX);
+	jsonw_lit(w, " ");
+	jsonw_points(w, INT64_MIN);
+	ASSERT_BUF(w, "0.00 0.05 12.35 -0.05 -1.00 92233720368547758.07 "
+	    "-92233720368547758.08");
+}
+
+static void
+test_key_commas(void **state)
+{
+	struct jsonw *w = *state;
+
+	jsonw_lit(w, "{");
+	jsonw_key(w, "a");
+	jsonw_i64(w, 1);
+	jsonw_key(w, "b");
+	jsonw_lit(w, "{");
+	jsonw_key(w, "c");
+	jsonw_cstr(w, "x");
+	jsonw_key(w, "d");
+	jsonw_lit(w, "true");
+	jsonw_lit(w, "}");
+	jsonw_key(w, "e\"q");
+	jsonw_points(w, 475);
+	jsonw_lit(w, "}");
+	ASSERT_BUF(w, "{\"a\":1,\"b\":{\"c\":\"x\",\"d\":true},"
+	    "\"e\\\"q\":4.75}");
+}
+
+static void
+test_key_on_empty_buffer(void **state)
+{
+	struct jsonw *w = *state;
+
+	/* No previous byte: no comma (and no read before the data). */
+	jsonw_key(w, "k");
+	ASSERT_BUF(w, "\"k\":");
+}
+
+static void
+test_ceiling(void **state)
+{
+	struct jsonw w;
+
+	(void)state;
+	jsonw_init(&w, 8);
+	jsonw_lit(&w, "12345678");		/* exactly max: fine */
+	assert_false(jsonw_failed(&w));
+	assert_int_equal(w.len, 8);
+	assert_memory_equal(w.data, "12345678", 8);
+	jsonw_lit(&w, "9");			/* one past: failed */
+	assert_true(jsonw_failed(&w));
+	assert_int_equal(w.len, 8);
+	/* Every later append is a no-op, even one that would fit. */
+	jsonw_reset(&w);
+	assert_false(jsonw_failed(&w));
+	assert_int_equal(w.len, 0);
+	jsonw_lit(&w, "abc");
+	jsonw_lit(&w, "defghij");		/* 10 > 8 */
+	assert_true(jsonw_failed(&w));
+	assert_int_equal(w.len, 3);
+	jsonw_lit(&w, "d");
+	jsonw_cstr(&w, "");
+	jsonw_i64(&w, 1);
+	jsonw_points(&w, 1);
+	jsonw_key(&w, "k");
+	jsonw_raw(&w, "", 0);
+	assert_true(jsonw_failed(&w));
+	assert_int_equal(w.len, 3);
+	assert_memory_equal(w.data, "abc", 3);
+	/* Reset clears the failure and keeps working. */
+	jsonw_reset(&w);
+	assert_false(jsonw_failed(&w));
+	jsonw_cstr(&w, "ok");
+	assert_buf(&w, "\"ok\"", 4);
+	assert_true(w.cap <= 8);
+	jsonw_free(&w);
+}
+
+static void
+test_ceiling_escape_growth(void **state)
+{
+	struct jsonw w;
+
+	(void)state;
+	/* 3 input bytes, but escaped they need 2 + 3*6 = 20 bytes. */
+	jsonw_init(&w, 19);
+	jsonw_str(&w, "\x01\x02\x03", 3);
+	assert_true(jsonw_failed(&w));
+	assert_true(w.len <= 19);
+	jsonw_free(&w);
+
+	jsonw_init(&w, 20);
+	jsonw_str(&w, "\x01\x02\x03", 3);
+	assert_buf(&w, "\"\\u0001\\u0002\\u0003\"", 20);
+	jsonw_free(&w);
+}
+
+static void
+test_ceiling_zero(void **state)
+{
+	struct jsonw w;
+
+	(void)state;
+	jsonw_init(&w, 0);
+	jsonw_lit(&w, "x");
+	assert_true(jsonw_failed(&w));
+	assert_int_equal(w.len, 0);
+	jsonw_free(&w);
+}
+
+static void
+test_grows_to_max(void **state)
+{
+	struct jsonw w;
+	char chunk[1000];
+	size_t i;
+
+	(void)state;
+	memset(chunk, 'a', sizeof(chunk));
+	jsonw_init(&w, 100000);
+	for (i = 0; i < 100; i++)
+		jsonw_raw(&w, chunk, sizeof(chunk));
+	assert_false(jsonw_failed(&w));
+	assert_int_equal(w.len, 100000);
+	assert_true(w.cap >= w.len && w.cap <= w.max);
+	for (i = 0; i < w.len; i++)
+		if (w.data[i] != 'a')
+			fail_msg("byte %zu is %d", i, w.data[i]);
+	jsonw_raw(&w, "b", 1);
+	assert_true(jsonw_failed(&w));
+	assert_int_equal(w.len, 100000);
+	jsonw_free(&w);
+	assert_null(w.data);
+	assert_int_equal(w.len, 0);
+}
+
+static void
+test_empty_append_fresh(void **state)
+{
+	struct jsonw w;
+
+	(void)state;
+	/*
+	 * A zero-length append to a writer that has allocated nothing yet
+	 * is a no-op; it must not compute NULL + 0 or memcpy() to NULL
+	 * (undefined behaviour: UBSan stops here in the sanitize build).
+	 * Kept last in the list, since UBSan ends the process.
+	 */
+	jsonw_init(&w, 64);
+	jsonw_raw(&w, "", 0);
+	jsonw_lit(&w, "");
+	assert_false(jsonw_failed(&w));
+	assert_int_equal(w.len, 0);
+	jsonw_lit(&w, "x");
+	assert_buf(&w, "x", 1);
+	jsonw_free(&w);
+}
+
+static void
+test_fixed_never_grows(void **state)
+{
+	char storage[16 + 4];
+	struct jsonw w;
+
+	(void)state;
+	memset(storage, '#', sizeof(storage));
+	jsonw_init_fixed(&w, storage, 16);
+	assert_ptr_equal(w.data, storage);
+	jsonw_lit(&w, "0123456789");
+	jsonw_cstr(&w, "abc");			/* 10 + 5 = 15 */
+	assert_false(jsonw_failed(&w));
+	assert_ptr_equal(w.data, storage);
+	jsonw_lit(&w, "XY");			/* 17 > 16 */
+	assert_true(jsonw_failed(&w));
+	assert_ptr_equal(w.data, storage);
+	assert_int_equal(w.cap, 16);
+	assert_int_equal(w.len, 15);
+	assert_memory_equal(storage, "0123456789\"abc\"", 15);
+	/* Nothing past the caller's storage was touched. */
+	assert_memory_equal(storage + 16, "####", 4);
+	jsonw_reset(&w);
+	assert_false(jsonw_failed(&w));
+	assert_ptr_equal(w.data, storage);
+	jsonw_lit(&w, "0123456789abcdef");	/* exactly 16 */
+	assert_false(jsonw_failed(&w));
+	assert_ptr_equal(w.data, storage);
+	assert_memory_equal(storage + 16, "####", 4);
+	/* No jsonw_free(): the storage is the caller's. */
+}
+
+int
+main(void)
+{
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup_writer, \
+		    teardown_writer)
+	const struct CMUnitTest tests[] = {
+		T(test_escape_specials),
+		T(test_escape_empty),
+		T(test_escape_c0_and_del),
+		T(test_escape_embedded_nul),
+		T(test_utf8_passes_through),
+		T(test_raw_and_lit),
+		T(test_i64),
+		T(test_points),
+		T(test_key_commas),
+		T(test_key_on_empty_buffer),
+		cmocka_unit_test(test_ceiling),
+		cmocka_unit_test(test_ceiling_escape_growth),
+		cmocka_unit_test(test_ceiling_zero),
+		cmocka_unit_test(test_grows_to_max),
+		cmocka_unit_test(test_fixed_never_grows),
+		cmocka_unit_test(test_empty_append_fresh),	/* last */
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
