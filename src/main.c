@@ -1,0 +1,301 @@
+/*
+ * main.c — options and environment, then wiring: the pool runs workers,
+ * each worker serves requests with the handlers.  No request is seen here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "pool.h"
+#include "request.h"
+#include "token.h"
+#include "validate.h"
+
+#define DEFAULT_LISTEN		"unix:/run/clp/clp.sock"
+#define DEFAULT_SOCKET_MODE	"0660"
+#define LISTEN_BACKLOG		1024
+#define GRACE_SECONDS		30
+
+struct options {
+	const char	*listen;
+	const char	*database;
+	const char	*socket_mode;
+	const char	*token_file;	/* init-master */
+	const char	*token_out;	/* init-master */
+	int		 workers;
+};
+
+struct worker_arg {
+	int		 listen_fd;
+	const char	*database;
+};
+
+static void	usage(FILE *);
+static int	env_int(const char *, int);
+static void	serve(void *, volatile sig_atomic_t *);
+static bool	stdin_is_listener(void);
+static int	init_master(const struct options *);
+static bool	read_token_file(const char *, struct token *);
+static bool	write_token_file(const char *, const char *);
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: clp.fcgi [options]                 run the FastCGI worker pool\n"
+"       clp.fcgi init-master [options]     create the master application\n"
+"\n"
+"  -l, --listen SPEC     unix:/path, /path or host:port to listen on\n"
+"                        (env CLP_LISTEN; default " DEFAULT_LISTEN ").\n"
+"                        Without it, a listening socket on stdin (as\n"
+"                        spawn-fcgi gives) is served by one worker.\n"
+"  -w, --workers N       worker processes (env CLP_WORKERS; default: CPUs)\n"
+"  -d, --database INFO   libpq connection string or URL (env\n"
+"                        CLP_DATABASE_URL; default: libpq's PG* variables)\n"
+"  -m, --socket-mode M   octal mode of a unix socket (env CLP_SOCKET_MODE;\n"
+"                        default " DEFAULT_SOCKET_MODE ")\n"
+"  -h, --help            this text\n"
+"\n"
+"init-master: connects with --database as the migrating admin and creates\n"
+"the single MasterApp.  The token is generated, or read from the file in\n"
+"env CLP_MASTER_TOKEN_FILE (--token-file), which must hold a token of the\n"
+"form <app_id>.<secret> (secret: at least 43 printable characters).  It is\n"
+"written to --out FILE (mode 0600) if given, else printed on stdout.\n"
+"Exit status 3 if a master application exists already.\n");
+}
+
+static int
+env_int(const char *name, int fallback)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? atoi(v) : fallback;
+}
+
+static void
+serve(void *arg, volatile sig_atomic_t *stop)
+{
+	const struct worker_arg *w = arg;
+	struct service *svc;
+
+	if ((svc = malloc(sizeof(*svc))) == NULL) {
+		log_error("out of memory");
+		return;
+	}
+	if (!handlers_init(svc, w->database)) {
+		log_error("worker initialisation failed (libcrypt)");
+		goto out;
+	}
+	/* If the database is down, requests answer 503 until it is back. */
+	(void)db_connect(&svc->db);
+	request_serve(w->listen_fd, stop, handlers_handle, svc);
+out:
+	handlers_cleanup(svc);
+	free(svc);
+	validate_cleanup();
+	token_cleanup();
+}
+
+/* spawn-fcgi hands the worker a listening socket as fd 0. */
+static bool
+stdin_is_listener(void)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+
+	return getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+	    &len) == 0 && listening;
+}
+
+static bool
+read_token_file(const char *path, struct token *t)
+{
+	char buf[TOKEN_MAX + 4];
+	ssize_t n = -1;
+	bool ok = false;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n <= 0 || (size_t)n >= sizeof(buf))
+		goto out;
+	/* A file usually ends with a newline; the token itself has no space. */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	ok = token_parse(buf, (size_t)n, t) &&
+	    t->secret_len >= TOKEN_SECRET_LEN;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	return ok;
+}
+
+static bool
+write_token_file(const char *path, const char *token)
+{
+	size_t len = strlen(token);
+	bool ok;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600))
+	    < 0)
+		return false;
+	ok = write(fd, token, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	return close(fd) == 0 && ok;
+}
+
+static int
+init_master(const struct options *o)
+{
+	char secret[TOKEN_SECRET_LEN + 1], hash[TOKEN_HASH_MAX];
+	char app_id[VALIDATE_APP_ID_MAX + 1], token[TOKEN_MAX + 2];
+	struct token given;
+	struct db db;
+	enum clp_err err;
+	int status = 1;
+
+	db_init(&db, o->database);
+	memset(&given, 0, sizeof(given));
+	secret[0] = token[0] = '\0';
+	if (o->token_file != NULL) {
+		if (!read_token_file(o->token_file, &given)) {
+			fprintf(stderr, "init-master: %s: not a readable token"
+			    " of the form <app_id>.<secret>\n", o->token_file);
+			goto out;
+		}
+	} else if (!token_new_secret(secret)) {
+		fprintf(stderr, "init-master: getrandom failed\n");
+		goto out;
+	}
+	if (!token_hash(o->token_file ? given.secret : secret, hash,
+	    sizeof(hash))) {
+		fprintf(stderr, "init-master: libcrypt failed\n");
+		goto out;
+	}
+	err = db_create_master(&db, hash, o->token_file ? given.app_id : NULL,
+	    app_id, sizeof(app_id));
+	if (err == CLP_ERR_MASTER_EXISTS) {
+		fprintf(stderr, "init-master: a master application exists\n");
+		status = 3;
+		goto out;
+	}
+	if (err != CLP_OK) {
+		fprintf(stderr, "init-master: failed: %s\n",
+		    error_info(err)->code);
+		goto out;
+	}
+	if (o->token_file != NULL) {
+		fprintf(stderr, "init-master: master application %s created"
+		    " with the supplied token\n", app_id);
+		status = 0;
+		goto out;
+	}
+	snprintf(token, sizeof(token), "%s.%s", app_id, secret);
+	if (o->token_out != NULL) {
+		if (!write_token_file(o->token_out, token)) {
+			fprintf(stderr, "init-master: cannot write %s: %s\n",
+			    o->token_out, strerror(errno));
+			goto out;
+		}
+	} else {
+		printf("%s\n", token);
+	}
+	status = 0;
+out:
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(&given, sizeof(given));
+	db_close(&db);
+	token_cleanup();
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct options o;
+	struct worker_arg w;
+	struct pool_options po;
+	bool master_cmd = false;
+	int ch;
+
+	memset(&o, 0, sizeof(o));
+	o.listen = getenv("CLP_LISTEN");
+	o.database = getenv("CLP_DATABASE_URL");
+	o.socket_mode = getenv("CLP_SOCKET_MODE") ? getenv("CLP_SOCKET_MODE") :
+	    DEFAULT_SOCKET_MODE;
+	o.token_file = getenv("CLP_MASTER_TOKEN_FILE");
+	if (o.token_file != NULL && *o.token_file == '\0')
+		o.token_file = NULL;
+	o.workers = env_int("CLP_WORKERS", (int)sysconf(_SC_NPROCESSORS_ONLN));
+	if (argc > 1 && strcmp(argv[1], "init-master") == 0) {
+		master_cmd = true;
+		argc--;
+		argv++;
+	}
+	while ((ch = getopt_long(argc, argv, "l:w:d:m:t:o:h", longopts, NULL))
+	    != -1) {
+		switch (ch) {
+		case 'l': o.listen = optarg; break;
+		case 'w': o.workers = atoi(optarg); break;
+		case 'd': o.database = optarg; break;
+		case 'm': o.socket_mode = optarg; break;
+		case 't': o.token_file = optarg; break;
+		case 'o': o.token_out = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (master_cmd)
+		return init_master(&o);
+
+	if (!request_lib_init()) {
+		log_error("libfcgi initialisation failed");
+		return 1;
+	}
+	w.database = o.database;
+	if ((o.listen == NULL || *o.listen == '\0') && stdin_is_listener()) {
+		w.listen_fd = STDIN_FILENO;
+		log_info("serving the socket on stdin with one worker");
+		return pool_run_single(serve, &w);
+	}
+	if (o.listen == NULL || *o.listen == '\0')
+		o.listen = DEFAULT_LISTEN;
+	w.listen_fd = request_listen(o.listen, LISTEN_BACKLOG,
+	    (int)strtol(o.socket_mode, NULL, 8));
+	if (w.listen_fd < 0) {
+		log_error("cannot listen on %s: %s", o.listen, strerror(errno));
+		return 1;
+	}
+	log_info("listening on %s", o.listen);
+	po.workers = o.workers;
+	po.fn = serve;
+	po.arg = &w;
+	po.grace_seconds = GRACE_SECONDS;
+	return pool_run(&po);
+}

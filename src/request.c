@@ -1,0 +1,182 @@
+/*
+ * request.c — libfcgi glue.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "request.h"
+
+static void	request_load(struct request *);
+static void	request_new_id(char *, size_t);
+
+bool
+request_lib_init(void)
+{
+	return FCGX_Init() == 0;
+}
+
+int
+request_listen(const char *spec, int backlog, int mode)
+{
+	const char *path = spec;
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	/* libfcgi: a spec with ':' is host:port, anything else a path. */
+	if ((fd = FCGX_OpenSocket(path, backlog)) < 0)
+		return -1;
+	if (path[0] == '/' || strncmp(spec, "unix:", 5) == 0) {
+		if (chmod(path, (mode_t)mode) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+bool
+request_id_valid(const char *id)
+{
+	static const char allowed[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~:+/=-";
+	size_t len;
+
+	if (id == NULL)
+		return false;
+	len = strlen(id);
+	return len >= 1 && len <= REQUEST_ID_MAX && strspn(id, allowed) == len;
+}
+
+/*
+ * 32 hex digits: a per-process random prefix and a counter.  Unique, and
+ * no system call per request.
+ */
+static void
+request_new_id(char *out, size_t size)
+{
+	static uint64_t prefix, counter;
+
+	if (prefix == 0 && getrandom(&prefix, sizeof(prefix), 0) !=
+	    (ssize_t)sizeof(prefix))
+		prefix = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	snprintf(out, size, "%016" PRIx64 "%016" PRIx64, prefix, ++counter);
+}
+
+static void
+request_load(struct request *r)
+{
+	FCGX_ParamArray env = r->fcgx.envp;
+	const char *id, *len;
+	char *uri;
+	char *end;
+	long want;
+	int got;
+
+	r->method = FCGX_GetParam("REQUEST_METHOD", env);
+	r->path = FCGX_GetParam("DOCUMENT_URI", env);
+	r->query = FCGX_GetParam("QUERY_STRING", env);
+	r->content_type = FCGX_GetParam("CONTENT_TYPE", env);
+	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+	if (r->path == NULL && (uri = FCGX_GetParam("REQUEST_URI", env))) {
+		/* Without DOCUMENT_URI route on the raw path: cut the query
+		 * in place (the params are this request's own memory). */
+		char *q = strchr(uri, '?');
+
+		if (q != NULL)
+			*q = '\0';
+		r->path = uri;
+	}
+	id = FCGX_GetParam("HTTP_X_REQUEST_ID", env);
+	if (request_id_valid(id))
+		snprintf(r->request_id, sizeof(r->request_id), "%s", id);
+	else
+		request_new_id(r->request_id, sizeof(r->request_id));
+
+	/* The cap holds whatever CONTENT_LENGTH says: read one byte past
+	 * it to know whether the body is over. */
+	r->body_len = 0;
+	r->body_too_large = false;
+	len = FCGX_GetParam("CONTENT_LENGTH", env);
+	want = len != NULL ? strtol(len, &end, 10) : 0;
+	if (want > VALIDATE_BODY_MAX) {
+		r->body_too_large = true;
+		return;
+	}
+	got = FCGX_GetStr(r->body, VALIDATE_BODY_MAX + 1, r->fcgx.in);
+	if (got > VALIDATE_BODY_MAX)
+		r->body_too_large = true;
+	else if (got > 0)
+		r->body_len = (size_t)got;
+	r->body[r->body_len] = '\0';
+}
+
+void
+request_serve(int listen_fd, volatile sig_atomic_t *stop,
+    request_handler handler, void *ctx)
+{
+	struct request *r;
+	sigset_t term;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_error("out of memory");
+		return;
+	}
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	/* Fail the accept on EINTR so a stop signal ends the wait. */
+	FCGX_InitRequest(&r->fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!*stop) {
+		int rc;
+
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
+		/* A signal that arrived while blocked is handled just above;
+		 * one that lands between here and accept() is repeated by the
+		 * pool master until this worker exits. */
+		rc = *stop ? -1 : FCGX_Accept_r(&r->fcgx);
+		sigprocmask(SIG_BLOCK, &term, NULL);
+		if (rc < 0) {
+			if (!*stop && errno != EINTR) {
+				log_error("accept failed: %s", strerror(errno));
+				usleep(100000);
+			}
+			continue;
+		}
+		request_load(r);
+		handler(ctx, r);
+		FCGX_Finish_r(&r->fcgx);
+	}
+	FCGX_Free(&r->fcgx, 0);
+	free(r);
+}
+
+void
+request_respond(struct request *r, int status, const char *reason,
+    const char *extra_headers, const struct jsonw *body)
+{
+	char head[512];
+	int n;
+
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s\r\n", status, reason, r->request_id, body->len,
+	    extra_headers != NULL ? extra_headers : "");
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		log_error("response head too long");
+		return;
+	}
+	FCGX_PutStr(head, n, r->fcgx.out);
+	FCGX_PutStr(body->data, (int)body->len, r->fcgx.out);
+}

@@ -1,0 +1,55 @@
+/*
+ * request.h — one FastCGI request: its parameters, its body (read up to
+ * the 16 KiB cap), its request id, and writing the response.  The accept
+ * loop lives here too; it knows nothing of routes or SQL.
+ */
+#ifndef CLP_REQUEST_H
+#define CLP_REQUEST_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fcgiapp.h>
+
+#include "jsonw.h"
+#include "validate.h"
+
+#define REQUEST_ID_MAX	128
+
+struct request {
+	FCGX_Request	 fcgx;
+	const char	*method;
+	const char	*path;		/* normalised by nginx, no query */
+	const char	*query;
+	const char	*content_type;
+	const char	*authorization;
+	char		 request_id[REQUEST_ID_MAX + 1];
+	bool		 body_too_large;
+	size_t		 body_len;
+	char		 body[VALIDATE_BODY_MAX + 1];
+};
+
+typedef void (*request_handler)(void *ctx, struct request *);
+
+/* Once per process, before the first request_serve(). */
+bool	request_lib_init(void);
+/* Opens "unix:/path", "/path" or "host:port"; -1 on failure. */
+int	request_listen(const char *spec, int backlog, int mode);
+/*
+ * Accepts and serves requests on listen_fd until *stop is set (by a
+ * SIGTERM/SIGINT handler).  Those signals are blocked while a request is
+ * served, so an in-flight request always completes.
+ */
+void	request_serve(int listen_fd, volatile sig_atomic_t *stop,
+	    request_handler handler, void *ctx);
+/*
+ * Writes the response: status, Content-Type: application/json,
+ * X-Request-Id, extra_headers (each ending in CRLF, or NULL) and body.
+ */
+void	request_respond(struct request *, int status, const char *reason,
+	    const char *extra_headers, const struct jsonw *body);
+/* A valid caller-given X-Request-Id (SPEC §3)? */
+bool	request_id_valid(const char *id);
+
+#endif
