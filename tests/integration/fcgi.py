@@ -1,0 +1,61 @@
+"""A minimal FastCGI client (one request per connection), for talking to
+a worker without nginx: spawn-fcgi mode and worker-level checks."""
+import socket
+import struct
+
+BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
+
+
+def _record(rtype, content, req_id=1):
+    out = b""
+    for i in range(0, max(len(content), 1), 65535):
+        chunk = content[i:i + 65535]
+        pad = (8 - len(chunk) % 8) % 8
+        out += struct.pack("!BBHHBB", 1, rtype, req_id, len(chunk), pad, 0) + chunk + b"\0" * pad
+        if not content:
+            break
+    return out
+
+
+def _pair(name, value):
+    def ln(n):
+        return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+    return ln(len(name)) + ln(len(value)) + name + value
+
+
+def request(sock_path, params, body=b"", timeout=10):
+    """Returns (status, headers dict, body bytes)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    try:
+        data = _record(BEGIN, struct.pack("!HB5x", 1, 0))
+        p = b"".join(_pair(k.encode(), v.encode()) for k, v in params.items())
+        data += _record(PARAMS, p) + _record(PARAMS, b"")
+        if body:
+            data += _record(STDIN, body)
+        data += _record(STDIN, b"")
+        s.sendall(data)
+        out, buf = b"", b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        while len(buf) >= 8:
+            _, rtype, _, clen, pad, _ = struct.unpack("!BBHHBB", buf[:8])
+            content = buf[8:8 + clen]
+            buf = buf[8 + clen + pad:]
+            if rtype == STDOUT:
+                out += content
+            elif rtype == END:
+                break
+    finally:
+        s.close()
+    head, _, payload = out.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode().split("\r\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    status = int(headers.get("status", "200").split()[0])
+    return status, headers, payload

@@ -1,0 +1,138 @@
+"""The worker pool: kill -9 a worker, SIGTERM the master, spawn-fcgi mode,
+and checks made on the worker without nginx in front."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import fcgi
+from clptest import create_app, done, ok, request, unique_id
+
+VAR = os.environ["CLP_VAR"]
+FCGI = os.environ.get("CLP_FCGI") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "cgi-bin", "clp.fcgi")
+SERVICE_DB = os.environ["CLP_SERVICE_DB"]
+
+
+def children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def wait_for(cond, seconds=10):
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+with open(os.path.join(VAR, "pool.pid")) as f:
+    master = int(f.read())
+reader = create_app("Can_Read")
+workers = children(master)
+ok(len(workers) >= 2, f"master {master} has workers {workers}")
+
+# kill -9 one worker after another: the master replaces each; requests go on.
+for victim in workers:
+    os.kill(victim, signal.SIGKILL)
+    replaced = wait_for(lambda: len(children(master)) == len(workers)
+                        and victim not in children(master))
+    ok(replaced, f"worker {victim} killed and replaced", children(master))
+    statuses = [request("GET", f"/v1/balance?user_id={unique_id()}", reader["token"]).status
+                for _ in range(20)]
+    ok(statuses == [200] * 20, "requests succeed after the kill", statuses)
+
+
+def start_pool(sock, extra=None):
+    env = dict(os.environ, CLP_DATABASE_URL=SERVICE_DB)
+    log = tempfile.TemporaryFile()
+    p = subprocess.Popen(extra or [FCGI, "--listen", f"unix:{sock}", "--workers", "2"],
+                         env=env, stdout=log, stderr=log)
+    return p, log
+
+
+def health(sock):
+    return fcgi.request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/healthz"})
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    # A pool of our own: SIGTERM stops it cleanly, leaving no process.
+    sock = os.path.join(tmp, "pool.sock")
+    p, log = start_pool(sock)
+    ok(wait_for(lambda: os.path.exists(sock) and len(children(p.pid)) == 2),
+       "own pool started with 2 workers")
+    st, hdrs, body = health(sock)
+    ok(st == 200 and body == b'{"status":"ok"}', "FastCGI healthz on own pool", (st, body))
+
+    # The worker enforces the 16 KiB cap itself (nginx is not in front).
+    params = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/v1/orders",
+              "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "20000",
+              "HTTP_AUTHORIZATION": "Bearer " + create_app("Can_Modify_Orders")["token"]}
+    st, hdrs, body = fcgi.request(sock, params, b"{" + b" " * 19998 + b"}")
+    ok(st == 413 and b"payload_too_large" in body, "worker refuses > 16 KiB itself", (st, body))
+    params["CONTENT_LENGTH"] = "16384"
+    st, hdrs, body = fcgi.request(sock, params, b"{" + b" " * 16382 + b"}")
+    ok(st == 422 and b"missing_field" in body, "exactly 16 KiB is read and validated", (st, body))
+    # A request with no method or path at all is a 404, not a crash.
+    st, hdrs, body = fcgi.request(sock, {})
+    ok(st == 404 and b"not_found" in body, "no params: 404", (st, body))
+    ok(len(children(p.pid)) == 2, "workers alive after odd requests")
+
+    kids = children(p.pid)
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = None
+    ok(rc == 0, "SIGTERM: master exits 0", rc)
+    ok(all(not os.path.exists(f"/proc/{k}") for k in kids), "SIGTERM: no worker left", kids)
+    log.seek(0)
+    text = log.read().decode()
+    ok("stopped" in text and "token" not in text.lower(), "pool logs its stop, no token", text[-500:])
+
+    # spawn-fcgi hands one worker the socket on stdin.
+    sock2 = os.path.join(tmp, "spawn.sock")
+    p2, log2 = start_pool(sock2, ["spawn-fcgi", "-n", "-s", sock2, "--", FCGI])
+    ok(wait_for(lambda: os.path.exists(sock2)), "spawn-fcgi socket exists")
+    wait_for(lambda: health(sock2)[0] == 200, 5)
+    st, hdrs, body = health(sock2)
+    ok(st == 200, "spawn-fcgi worker serves healthz", (st, body))
+    p2.send_signal(signal.SIGTERM)
+    try:
+        rc = p2.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p2.kill()
+        rc = None
+    ok(rc == 0, "spawn-fcgi worker exits 0 on SIGTERM", rc)
+
+# The database goes away and comes back: 503 quickly, then recovery by
+# itself, without restarting anything.
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+PG = [os.path.join(ROOT, "scripts", "pg-cluster")]
+writer = create_app("Can_Modify_Orders")
+subprocess.run(["sh"] + PG + ["stop", os.path.join(VAR, "pg")], check=True,
+               capture_output=True)
+t0 = time.time()
+r = request("GET", f"/v1/balance?user_id={unique_id()}", reader["token"])
+elapsed = time.time() - t0
+ok(r.status == 503 and r.error_code() == "unavailable" and r.header("Retry-After"),
+   "database down: 503 unavailable with Retry-After", r)
+ok(elapsed < 3, f"database down: answered in {elapsed:.2f} s")
+r = request("GET", "/healthz")
+ok(r.status == 503 and r.json == {"status": "unavailable"}, "database down: healthz 503", r)
+r = request("POST", "/v1/orders", writer["token"],
+            {"user_id": 1, "order_id": unique_id(), "total_cost": 5, "completed_at": 1})
+ok(r.status == 503, "database down: order refused with 503", r)
+subprocess.run(["sh"] + PG + ["start", os.path.join(VAR, "pg")], check=True,
+               capture_output=True)
+t0 = time.time()
+ok(wait_for(lambda: request("GET", "/healthz").status == 200, 10), "database back: healthz 200")
+statuses = [request("GET", f"/v1/balance?user_id={unique_id()}", reader["token"]).status
+            for _ in range(20)]
+ok(statuses == [200] * 20, f"database back: all requests succeed after {time.time() - t0:.2f} s",
+   statuses)
+done()
