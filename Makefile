@@ -3,7 +3,8 @@
 #   make            build cgi-bin/clp.fcgi (installs missing Debian packages first)
 #   make run        local PostgreSQL + worker pool + nginx on 127.0.0.1:$(CLP_PORT)
 #   make test       unit (cmocka), SQL (pg_prove) and integration tests
-#   make sanitize   the whole suite built with ASan + UBSan
+#   make sanitize   the unit and integration suites built with ASan + UBSan
+#   make valgrind   the unit tests and the pool under valgrind
 #   make migrate DATABASE_URL=...   apply sql/ migrations to a database
 
 SHELL      := /bin/sh
@@ -37,8 +38,8 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 export CLP_FCGI = $(abspath $(BIN))
 
-.PHONY: all deps run test test-unit test-sql test-integration sanitize \
-        migrate clean
+.PHONY: all deps run test lint test-unit test-sql test-integration \
+        sanitize valgrind migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -59,7 +60,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) \
 		$(shell pkg-config --libs cmocka)
 
-test: all test-unit test-sql test-integration
+SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
+                 scripts/stack scripts/run.sh scripts/clpctl .ci/run \
+                 $(wildcard tests/sql/*.sh tests/integration/*.sh)
+
+test: all lint test-unit test-sql test-integration
+
+lint: deps
+	shellcheck -s sh $(SHELL_SCRIPTS)
 
 CLP_VECTORS ?= $(abspath ../shared/vectors/points.csv)
 export CLP_VECTORS
@@ -78,6 +86,23 @@ test-integration: all
 
 sanitize:
 	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
+
+# The unit tests and the worker pool (serving the integration suite) under
+# valgrind: any error or definitely lost block fails.  With -q valgrind
+# writes only problems, so an empty log per process is a pass.
+VG_LOGS := build/valgrind
+VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+            --error-exitcode=1
+valgrind: all $(UNIT_BINS)
+	@rm -rf $(VG_LOGS) && mkdir -p $(VG_LOGS)
+	@failed=0; for t in $(UNIT_BINS); do \
+		$(VALGRIND) ./$$t >/dev/null || { echo "valgrind: $$t"; failed=1; }; \
+	done; exit $$failed
+	CLP_POOL_WRAPPER="$(VALGRIND) --log-file=$(abspath $(VG_LOGS))/pool.%p.log" \
+		sh tests/integration/run.sh
+	@if grep -q . $(VG_LOGS)/*.log; then cat $(VG_LOGS)/*.log; exit 1; fi
+	@echo "valgrind: 0 errors, 0 definite leaks in the unit tests and" \
+		"$$(ls $(VG_LOGS) | wc -l) pool processes"
 
 migrate: deps
 	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate DATABASE_URL=..." >&2; exit 2; }

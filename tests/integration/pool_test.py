@@ -109,9 +109,50 @@ with tempfile.TemporaryDirectory() as tmp:
         rc = None
     ok(rc == 0, "spawn-fcgi worker exits 0 on SIGTERM", rc)
 
+# init-master: an operator-supplied token (CLP_MASTER_TOKEN_FILE) on a new
+# database works at once; a second master is refused (exit status 3).
+ADMIN_DB = os.environ["CLP_ADMIN_DB"]
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+subprocess.run(["psql", "-X", "-q", ADMIN_DB, "-c", "CREATE DATABASE clp_init_test"],
+               check=True, capture_output=True)
+other_db = ADMIN_DB.replace("dbname=clp", "dbname=clp_init_test")
+subprocess.run(["sh", os.path.join(ROOT, "scripts", "migrate"), other_db], check=True,
+               capture_output=True)
+with tempfile.TemporaryDirectory() as tmp:
+    tok_file = os.path.join(tmp, "master.token")
+    supplied = "operator-master." + "s" * 20 + os.urandom(16).hex()
+    with open(tok_file, "w") as f:
+        f.write(supplied + "\n")
+    p = subprocess.run([FCGI, "init-master", "--database", other_db],
+                       env=dict(os.environ, CLP_MASTER_TOKEN_FILE=tok_file),
+                       capture_output=True, text=True)
+    ok(p.returncode == 0 and supplied not in p.stdout + p.stderr,
+       "init-master with a supplied token; token not echoed", p)
+    p = subprocess.run([FCGI, "init-master", "--database", other_db, "--out",
+                        os.path.join(tmp, "second")], capture_output=True, text=True)
+    ok(p.returncode == 3 and not os.path.exists(os.path.join(tmp, "second")),
+       "a second master is refused (exit 3)", p)
+    with open(tok_file, "w") as f:
+        f.write("no-dot-here\n")
+    p = subprocess.run([FCGI, "init-master", "--database", other_db],
+                       env=dict(os.environ, CLP_MASTER_TOKEN_FILE=tok_file),
+                       capture_output=True, text=True)
+    ok(p.returncode == 1, "a malformed supplied token is refused", p)
+    sock = os.path.join(tmp, "other.sock")
+    other_service = SERVICE_DB.replace("dbname=clp", "dbname=clp_init_test")
+    env = dict(os.environ, CLP_DATABASE_URL=other_service)
+    p3 = subprocess.Popen([FCGI, "--listen", f"unix:{sock}", "--workers", "1"], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(sock))
+    st, hdrs, body = fcgi.request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/v1/apps",
+                                         "HTTP_AUTHORIZATION": "Bearer " + supplied})
+    ok(st == 200 and b'"app_id":"operator-master"' in body, "the supplied master token works",
+       (st, body))
+    p3.terminate()
+    p3.wait(timeout=15)
+
 # The database goes away and comes back: 503 quickly, then recovery by
 # itself, without restarting anything.
-ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 PG = [os.path.join(ROOT, "scripts", "pg-cluster")]
 writer = create_app("Can_Modify_Orders")
 subprocess.run(["sh"] + PG + ["stop", os.path.join(VAR, "pg")], check=True,

@@ -11,6 +11,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/clp-it.XXXXXX")
 # As root the cluster runs as postgres, which must reach the directory.
 chmod 755 "$tmp"
 var=$tmp/var
+# shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
 	status=$?
 	sh "$root/scripts/stack" stop "$var" || status=1
@@ -40,7 +41,17 @@ export CLP_SERVICE_DB
 CLP_SERVICE_DB=$(sh "$root/scripts/pg-cluster" conninfo "$var/pg" clp_service)
 export CLP_VECTORS="${CLP_VECTORS:-$root/../shared/vectors/points.csv}"
 
-prove -e "$py" "$here"/test_*.py
-prove -e sh "$here/test_clpctl.sh"
+status=0
+prove -e "$py" "$here"/test_*.py || status=1
+prove -e sh "$here/test_clpctl.sh" || status=1
 # Last: these stop and restart servers.
-prove -e "$py" "$here"/pool_*.py
+prove -e "$py" "$here"/pool_*.py || status=1
+
+# A worker that crashed (other than by the pool test's kill -9) or a
+# sanitizer report fails the run even if every request was answered.
+if grep -E 'Sanitizer|runtime error|killed by signal ([0-8]|1[0-9])' \
+	"$var/pool.log" >&2; then
+	echo "integration: the pool log shows a crash or a sanitizer report" >&2
+	status=1
+fi
+exit "$status"
