@@ -5,6 +5,7 @@
 #   make test       unit (cmocka), SQL (pg_prove) and integration tests
 #   make sanitize   the unit and integration suites built with ASan + UBSan
 #   make valgrind   the unit tests and the pool under valgrind
+#   make bench      the service against pgbench's ceiling (bench-quick: < 1 min)
 #   make migrate DATABASE_URL=...   apply sql/ migrations to a database
 
 SHELL      := /bin/sh
@@ -39,7 +40,7 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind migrate clean
+        sanitize valgrind bench bench-quick migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -86,6 +87,15 @@ test-integration: all
 
 sanitize:
 	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
+
+# Benchmarks (see bench/bench.py and docs/PERFORMANCE.md); never in make test.
+bench: all
+	python3 bench/bench.py $(BENCH_ARGS)
+
+bench-quick: all
+	python3 bench/bench.py --customers 10000 --reps 1 --seconds 2 \
+		--levels 2,16 --cold-apps 500 \
+		--out bench/results/quick.json $(BENCH_ARGS)
 
 # The unit tests and the worker pool (serving the integration suite) under
 # valgrind: any error or definitely lost block fails.  With -q valgrind

@@ -8,7 +8,6 @@
  * database stays down, reconnects are spaced by a back-off of at most
  * DB_BACKOFF_MAX_MS and requests in between get 503 at once.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "points.h"
 
 #define DB_BACKOFF_MIN_MS	50
 #define DB_BACKOFF_MAX_MS	1000
@@ -342,12 +342,12 @@ enum clp_err
 db_balance(struct db *db, const struct db_caller *c, int64_t user_id,
     struct db_balance *out)
 {
-	char user[24];
+	char user[CLP_INT_TEXT_MAX];
 	const char *params[] = { c->app_id, c->token_hash, user };
 	PGresult *res;
 	enum clp_err err;
 
-	snprintf(user, sizeof(user), "%" PRId64, user_id);
+	clp_int_format(user_id, user, sizeof(user));
 	if ((err = db_exec(db, DB_BALANCE, params, &res)) != CLP_OK)
 		goto out;
 	err = CLP_ERR_INTERNAL;
@@ -391,14 +391,15 @@ enum clp_err
 db_record_order(struct db *db, const struct db_caller *c,
     const struct input *in, struct db_order *out)
 {
-	char user[24], order[24], cost[24], at[24];
+	char user[CLP_INT_TEXT_MAX], order[CLP_INT_TEXT_MAX];
+	char cost[CLP_INT_TEXT_MAX], at[CLP_INT_TEXT_MAX];
 	const char *params[] = { c->app_id, c->token_hash, user, order, cost,
 	    at };
 
-	snprintf(user, sizeof(user), "%" PRId64, in->user_id);
-	snprintf(order, sizeof(order), "%" PRId64, in->order_id);
-	snprintf(cost, sizeof(cost), "%" PRId64, in->total_cost);
-	snprintf(at, sizeof(at), "%" PRId64, in->completed_at);
+	clp_int_format(in->user_id, user, sizeof(user));
+	clp_int_format(in->order_id, order, sizeof(order));
+	clp_int_format(in->total_cost, cost, sizeof(cost));
+	clp_int_format(in->completed_at, at, sizeof(at));
 	return db_order_row(db, DB_RECORD_ORDER, params, "points_hundredths",
 	    out);
 }
@@ -407,10 +408,10 @@ enum clp_err
 db_return_order(struct db *db, const struct db_caller *c, int64_t order_id,
     struct db_order *out)
 {
-	char order[24];
+	char order[CLP_INT_TEXT_MAX];
 	const char *params[] = { c->app_id, c->token_hash, order };
 
-	snprintf(order, sizeof(order), "%" PRId64, order_id);
+	clp_int_format(order_id, order, sizeof(order));
 	return db_order_row(db, DB_RETURN_ORDER, params,
 	    "points_revoked_hundredths", out);
 }

@@ -137,8 +137,8 @@ jsonw_cstr(struct jsonw *w, const char *s)
 void
 jsonw_i64(struct jsonw *w, int64_t v)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	char buf[CLP_INT_TEXT_MAX];
+	int n = clp_int_format(v, buf, sizeof(buf));
 
 	jsonw_raw(w, buf, (size_t)n);
 }

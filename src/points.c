@@ -29,32 +29,53 @@ clp_points_award(int64_t total_cost, int64_t orders_before,
 	return (int64_t)((2 * t * m + k) / (2 * k));
 }
 
+/*
+ * Writes |v| as decimal digits, least significant first, at least
+ * min_digits of them (zero-padded); returns how many.
+ */
+static size_t
+digits_reversed(int64_t v, char digits[20], size_t min_digits)
+{
+	/* Negate in unsigned arithmetic so INT64_MIN does not overflow. */
+	uint64_t magnitude = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + magnitude % 10);
+		magnitude /= 10;
+	} while (magnitude > 0 || n < min_digits);
+	return n;
+}
+
+/* sign, the digits from most significant, a point before the last
+ * `decimals` of them, NUL. */
+static int
+format_fixed(int64_t v, size_t decimals, char *buf, size_t size)
+{
+	char digits[20];
+	size_t n = digits_reversed(v, digits, decimals + 1), len = 0, i;
+
+	if (size < (size_t)(v < 0) + n + (decimals > 0) + 1)
+		return -1;
+	if (v < 0)
+		buf[len++] = '-';
+	for (i = n; i > 0; i--) {
+		if (i == decimals && decimals > 0)
+			buf[len++] = '.';
+		buf[len++] = digits[i - 1];
+	}
+	buf[len] = '\0';
+	return (int)len;
+}
+
 int
 clp_points_format(int64_t hundredths, char *buf, size_t size)
 {
-	char digits[24];
-	uint64_t magnitude;
-	size_t ndigits = 0, len = 0, i;
-	int negative = hundredths < 0;
+	return format_fixed(hundredths, 2, buf, size);
+}
 
-	/* Negate in unsigned arithmetic so INT64_MIN does not overflow. */
-	magnitude = negative ? (uint64_t)0 - (uint64_t)hundredths :
-	    (uint64_t)hundredths;
-	do {
-		digits[ndigits++] = (char)('0' + magnitude % 10);
-		magnitude /= 10;
-	} while (magnitude > 0 || ndigits < 3);
-
-	/* sign + integer digits + '.' + 2 decimals + NUL */
-	if (size < (size_t)negative + ndigits + 2)
-		return -1;
-	if (negative)
-		buf[len++] = '-';
-	for (i = ndigits; i > 2; i--)
-		buf[len++] = digits[i - 1];
-	buf[len++] = '.';
-	buf[len++] = digits[1];
-	buf[len++] = digits[0];
-	buf[len] = '\0';
-	return (int)len;
+int
+clp_int_format(int64_t v, char *buf, size_t size)
+{
+	return format_fixed(v, 0, buf, size);
 }

@@ -1,6 +1,7 @@
 /*
- * points.h — the reference implementation of the points rule (SPEC §5) and
- * the formatter that prints integer hundredths as the SPEC's decimal text.
+ * points.h — the reference implementation of the points rule (SPEC §5),
+ * the formatter that prints integer hundredths as the SPEC's decimal text,
+ * and the plain integer formatter built on the same digits.
  * Pure functions: no I/O, no allocation.  The rule itself lives in
  * PL/pgSQL (clp.points_award); this copy exists so tests can check both
  * against the same vectors.
@@ -29,5 +30,15 @@ int64_t clp_points_award(int64_t total_cost, int64_t orders_before,
  * size is too small.
  */
 int clp_points_format(int64_t hundredths, char *buf, size_t size);
+
+/* Longest text clp_int_format() writes: "-9223372036854775808" + NUL. */
+#define CLP_INT_TEXT_MAX 21
+
+/*
+ * Writes v in decimal; returns the length, or -1 if size is too small.
+ * Used on every request instead of snprintf, which costs several times
+ * more.
+ */
+int clp_int_format(int64_t v, char *buf, size_t size);
 
 #endif

@@ -215,6 +215,29 @@ test_format_small_buffer(void **state)
 	}
 }
 
+static void
+test_int_format(void **state)
+{
+	char buf[CLP_INT_TEXT_MAX];
+
+	(void)state;
+	assert_int_equal(clp_int_format(0, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "0");
+	assert_int_equal(clp_int_format(-7, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "-7");
+	assert_int_equal(clp_int_format(1234567890, buf, sizeof(buf)), 10);
+	assert_string_equal(buf, "1234567890");
+	assert_int_equal(clp_int_format(INT64_MAX, buf, sizeof(buf)), 19);
+	assert_string_equal(buf, "9223372036854775807");
+	assert_int_equal(clp_int_format(INT64_MIN, buf, sizeof(buf)), 20);
+	assert_string_equal(buf, "-9223372036854775808");
+	/* Exactly enough room, then one byte short. */
+	assert_int_equal(clp_int_format(100, buf, 4), 3);
+	assert_string_equal(buf, "100");
+	assert_int_equal(clp_int_format(100, buf, 3), -1);
+	assert_int_equal(clp_int_format(-1, buf, 2), -1);
+}
+
 int
 main(void)
 {
@@ -225,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_format_values),
 		cmocka_unit_test(test_format_max_fits),
 		cmocka_unit_test(test_format_small_buffer),
+		cmocka_unit_test(test_int_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
