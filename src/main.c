@@ -45,7 +45,6 @@ static void	serve(void *, volatile sig_atomic_t *);
 static bool	stdin_is_listener(void);
 static int	init_master(const struct options *);
 static bool	read_token_file(const char *, struct token *);
-static bool	write_token_file(const char *, const char *);
 
 static void
 usage(FILE *f)
@@ -141,20 +140,11 @@ out:
 	return ok;
 }
 
-static bool
-write_token_file(const char *path, const char *token)
-{
-	size_t len = strlen(token);
-	bool ok;
-	int fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600))
-	    < 0)
-		return false;
-	ok = write(fd, token, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
-	return close(fd) == 0 && ok;
-}
-
+/*
+ * init-master: the token file is opened (created, 0600, never over an
+ * existing one) before the master is created, so a token can never be
+ * made that has nowhere to go.
+ */
 static int
 init_master(const struct options *o)
 {
@@ -163,7 +153,7 @@ init_master(const struct options *o)
 	struct token given;
 	struct db db;
 	enum clp_err err;
-	int status = 1;
+	int status = 1, out_fd = -1, n;
 
 	db_init(&db, o->database);
 	memset(&given, 0, sizeof(given));
@@ -178,6 +168,13 @@ init_master(const struct options *o)
 		fprintf(stderr, "init-master: getrandom failed\n");
 		goto out;
 	}
+	if (o->token_file == NULL && o->token_out != NULL &&
+	    (out_fd = open(o->token_out, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "init-master: cannot create %s: %s\n",
+		    o->token_out, strerror(errno));
+		goto out;
+	}
 	if (!token_hash(o->token_file ? given.secret : secret, hash,
 	    sizeof(hash))) {
 		fprintf(stderr, "init-master: libcrypt failed\n");
@@ -185,14 +182,11 @@ init_master(const struct options *o)
 	}
 	err = db_create_master(&db, hash, o->token_file ? given.app_id : NULL,
 	    app_id, sizeof(app_id));
-	if (err == CLP_ERR_MASTER_EXISTS) {
-		fprintf(stderr, "init-master: a master application exists\n");
-		status = 3;
-		goto out;
-	}
 	if (err != CLP_OK) {
-		fprintf(stderr, "init-master: failed: %s\n",
-		    error_info(err)->code);
+		fprintf(stderr, "init-master: %s\n",
+		    err == CLP_ERR_MASTER_EXISTS ?
+		    "a master application exists" : error_info(err)->code);
+		status = err == CLP_ERR_MASTER_EXISTS ? 3 : 1;
 		goto out;
 	}
 	if (o->token_file != NULL) {
@@ -201,18 +195,30 @@ init_master(const struct options *o)
 		status = 0;
 		goto out;
 	}
-	snprintf(token, sizeof(token), "%s.%s", app_id, secret);
-	if (o->token_out != NULL) {
-		if (!write_token_file(o->token_out, token)) {
+	n = snprintf(token, sizeof(token), "%s.%s\n", app_id, secret);
+	if (n < 0 || (size_t)n >= sizeof(token)) {
+		fprintf(stderr, "init-master: token too long\n");
+		goto out;
+	}
+	if (out_fd >= 0) {
+		if (write(out_fd, token, (size_t)n) != n ||
+		    fsync(out_fd) != 0) {
 			fprintf(stderr, "init-master: cannot write %s: %s\n",
 			    o->token_out, strerror(errno));
 			goto out;
 		}
 	} else {
-		printf("%s\n", token);
+		fputs(token, stdout);
 	}
 	status = 0;
 out:
+	if (out_fd >= 0) {
+		if (close(out_fd) != 0)
+			status = 1;
+		/* Keep the file only if it holds the master's token. */
+		if (status != 0)
+			unlink(o->token_out);
+	}
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(&given, sizeof(given));
