@@ -40,7 +40,7 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind bench bench-quick migrate clean
+        sanitize valgrind deploy-check bench bench-quick migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -62,7 +62,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
 		$(shell pkg-config --libs cmocka)
 
 SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
-                 scripts/stack scripts/run.sh scripts/clpctl .ci/run \
+                 scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
+                 deploy/migrate deploy/healthcheck deploy/check \
+                 bench/callgrind.sh .ci/run \
                  $(wildcard tests/sql/*.sh tests/integration/*.sh)
 
 test: all lint test-unit test-sql test-integration
@@ -87,6 +89,10 @@ test-integration: all
 
 sanitize:
 	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
+
+# The deployment files, checked without a Docker engine (docs/DEPLOYING.md).
+deploy-check: all
+	sh deploy/check
 
 # Benchmarks (see bench/bench.py and docs/PERFORMANCE.md); never in make test.
 bench: all
