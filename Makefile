@@ -29,8 +29,8 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 # Every module but main.c; the unit tests link against these.
-MODULES    := log points jsonw error validate router request token auth db \
-              handlers pool
+MODULES    := log utf8 points jsonw error validate router request token auth \
+              db handlers pool
 MODULE_OBJS = $(MODULES:%=$(BUILD)/%.o)
 BIN        := $(if $(filter release,$(VARIANT)),cgi-bin/clp.fcgi,$(BUILD)/clp.fcgi)
 
@@ -67,7 +67,7 @@ SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  bench/callgrind.sh .ci/run \
                  $(wildcard tests/sql/*.sh tests/integration/*.sh)
 
-test: all lint test-unit test-sql test-integration
+test: all lint test-unit fuzz-regress test-sql test-integration
 
 lint: deps
 	shellcheck -s sh $(SHELL_SCRIPTS)
@@ -129,5 +129,7 @@ run: all
 
 clean:
 	rm -rf build cgi-bin/clp.fcgi
+
+include fuzz/Makefile.inc
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

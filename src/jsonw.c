@@ -7,6 +7,7 @@
 
 #include "jsonw.h"
 #include "points.h"
+#include "utf8.h"
 
 static bool	jsonw_reserve(struct jsonw *, size_t);
 
@@ -93,11 +94,12 @@ void
 jsonw_str(struct jsonw *w, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	size_t i = 0, run = 0, n;
 	char esc[6];
+	uint32_t cp;
 
 	jsonw_raw(w, "\"", 1);
-	for (i = 0; i < len; i++) {
+	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 		const char *rep = NULL;
 		size_t replen = 2;
@@ -115,14 +117,26 @@ jsonw_str(struct jsonw *w, const char *s, size_t len)
 				esc[5] = hex[c & 0xf];
 				rep = esc;
 				replen = 6;
+			} else if (c >= 0x80) {
+				/* Output is always valid UTF-8: a byte that
+				 * starts no valid sequence becomes U+FFFD. */
+				n = utf8_decode(s + i, len - i, &cp);
+				if (n > 0) {
+					i += n;
+					continue;
+				}
+				rep = "\\ufffd";
+				replen = 6;
 			}
 		}
-		if (rep == NULL)
+		if (rep == NULL) {
+			i++;
 			continue;
+		}
 		/* Copy the plain run before this byte in one go. */
 		jsonw_raw(w, s + run, i - run);
 		jsonw_raw(w, rep, replen);
-		run = i + 1;
+		run = ++i;
 	}
 	jsonw_raw(w, s + run, len - run);
 	jsonw_raw(w, "\"", 1);

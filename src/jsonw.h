@@ -34,7 +34,10 @@ bool	jsonw_failed(const struct jsonw *w);
 void	jsonw_raw(struct jsonw *w, const char *s, size_t len);
 /* Appends a NUL-terminated literal. */
 void	jsonw_lit(struct jsonw *w, const char *s);
-/* A JSON string, quoted and escaped; len bytes of s (may hold NULs). */
+/*
+ * A JSON string, quoted and escaped; len bytes of s (may hold NULs).
+ * Invalid UTF-8 is written as U+FFFD, so the output is always valid JSON.
+ */
 void	jsonw_str(struct jsonw *w, const char *s, size_t len);
 void	jsonw_cstr(struct jsonw *w, const char *s);
 void	jsonw_i64(struct jsonw *w, int64_t v);

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "utf8.h"
 #include "validate.h"
 
 #define COMPLETED_AT_MAX	INT64_C(253402300799)	/* 9999-12-31T23:59:59Z */
@@ -53,6 +54,7 @@ static enum clp_err	 store_query_value(struct input *, enum field,
 static enum clp_err	 require_fields(struct input *, unsigned);
 static bool		 json_prescan(const char *, size_t, const char **,
 			    size_t *);
+static size_t		 json_scalar_len(const char *, size_t);
 static int		 hex4(const char *);
 
 const char *
@@ -253,6 +255,54 @@ hex4(const char *s)
 }
 
 /*
+ * The length of the JSON number (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?
+ * ([eE][+-]?[0-9]+)?) or literal (true, false, null) at s, or 0 if there
+ * is none.  The caller's structural checks see what follows.
+ */
+static size_t
+json_scalar_len(const char *s, size_t len)
+{
+	static const char *const literals[] = { "true", "false", "null" };
+	size_t i = 0, k, start;
+
+	for (k = 0; k < 3; k++)
+		if (len >= strlen(literals[k]) &&
+		    memcmp(s, literals[k], strlen(literals[k])) == 0)
+			return strlen(literals[k]);
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		while (i < len && isdigit((unsigned char)s[i]))
+			i++;
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		start = ++i;
+		while (i < len && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == start)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		start = i;
+		while (i < len && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == start)
+			return 0;
+	}
+	/* "01" or "1x": a number is followed by a delimiter, never more. */
+	if (i < len && (isalnum((unsigned char)s[i]) || s[i] == '.' ||
+	    s[i] == '-' || s[i] == '+'))
+		return 0;
+	return i;
+}
+
+/*
  * json-c is more lenient than RFC 8259: it takes single quotes, NaN and
  * Infinity, raw control characters in strings, overlong UTF-8, and lone
  * surrogate escapes (silently made U+FFFD, so a name would not be stored
@@ -266,7 +316,7 @@ json_prescan(const char *s, size_t len, const char **nul_key,
     size_t *nul_key_len)
 {
 	char stack[VALIDATE_JSON_DEPTH + 1], last = 0;
-	size_t i, depth = 0, key_start = 0, cps;
+	size_t i, n, depth = 0, key_start = 0, cps;
 	bool in_string = false, is_key = false, high = false, ctl;
 	int v;
 
@@ -337,9 +387,11 @@ json_prescan(const char *s, size_t len, const char **nul_key,
 			last = (char)c;
 			break;
 		default:
-			/* Numbers and the letters of true, false and null. */
-			if (strchr("0123456789+-.eEtrufalsn", c) == NULL)
+			/* A number or a literal: json-c's strict mode still
+			 * takes 00, 1., -.5 and the like. */
+			if ((n = json_scalar_len(s + i, len - i)) == 0)
 				return false;
+			i += n - 1;
 			last = 'v';
 		}
 	}
@@ -546,45 +598,16 @@ validate_app_id(const char *s, size_t len)
 bool
 validate_utf8(const char *s, size_t len, size_t *codepoints, bool *has_control)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, count = 0, need, k;
-	uint32_t cp, min;
+	size_t i = 0, count = 0, n;
+	uint32_t cp;
 
 	*has_control = false;
 	while (i < len) {
-		unsigned char c = p[i];
-
-		if (c < 0x80) {
-			cp = c;
-			need = 0;
-			min = 0;
-		} else if ((c & 0xe0) == 0xc0) {
-			cp = c & 0x1f;
-			need = 1;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			cp = c & 0x0f;
-			need = 2;
-			min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			cp = c & 0x07;
-			need = 3;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (need > len - i - 1)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
 			return false;
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			*has_control = true;
-		i += need + 1;
+		i += n;
 		count++;
 	}
 	*codepoints = count;

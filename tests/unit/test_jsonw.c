@@ -346,12 +346,29 @@ test_fixed_never_grows(void **state)
 	/* No jsonw_free(): the storage is the caller's. */
 }
 
+static void
+test_invalid_utf8_replaced(void **state)
+{
+	struct jsonw w;
+
+	(void)state;
+	jsonw_init(&w, 256);
+	/* A lone high byte, an overlong, a surrogate, then valid text. */
+	jsonw_str(&w, "a\xff" "b\xc0\x80" "c\xed\xa0\x80" "\xc3\xa9", 11);
+	assert_false(jsonw_failed(&w));
+	assert_int_equal(w.len, strlen("\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffd\\ufffd\xc3\xa9\""));
+	assert_memory_equal(w.data,
+	    "\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffd\\ufffd\xc3\xa9\"", w.len);
+	jsonw_free(&w);
+}
+
 int
 main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup_writer, \
 		    teardown_writer)
 	const struct CMUnitTest tests[] = {
+		T(test_invalid_utf8_replaced),
 		T(test_escape_specials),
 		T(test_escape_empty),
 		T(test_escape_c0_and_del),

@@ -379,11 +379,39 @@ test_malformed_non_json_numbers(void **state)
 	static const char *const cases[] = {
 		"{\"order_id\":NaN}", "{\"order_id\":Infinity}",
 		"{\"order_id\":-Infinity}", "{\"x\":NaN}",
+		/* RFC 8259 number grammar, which json-c's strict mode misses */
+		"{\"order_id\":00}", "{\"order_id\":-01}",
+		"{\"order_id\":1.}", "{\"order_id\":-.5}", "{\"order_id\":.5}",
+		"{\"order_id\":1e}", "{\"order_id\":1e+}", "{\"order_id\":+1}",
+		"{\"order_id\":1x}", "{\"order_id\":truex}",
+		"{\"order_id\":0x10}",
 	};
 
 	(void)state;
 	/* Not JSON at all: 400 wins over 422 (SPEC §3 order). */
 	expect_all_malformed(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_json_numbers_valid(void **state)
+{
+	struct input in;
+
+	(void)state;
+	/* Valid JSON numbers that are not integers are 422, not 400. */
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(body("{\"order_id\":1.5e+3}", FIELD_BIT(FIELD_ORDER_ID),
+	    &in), CLP_ERR_INVALID_FIELD);
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(body("{\"order_id\":-0.0}", FIELD_BIT(FIELD_ORDER_ID),
+	    &in), CLP_ERR_INVALID_FIELD);
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(body("{\"order_id\":0}", FIELD_BIT(FIELD_ORDER_ID),
+	    &in), CLP_ERR_INVALID_FIELD);
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(body(" {\"order_id\" : 10 } ", FIELD_BIT(FIELD_ORDER_ID),
+	    &in), CLP_OK);
+	assert_int_equal(in.order_id, 10);
 }
 
 static void
@@ -1177,6 +1205,7 @@ main(void)
 		cmocka_unit_test(test_malformed_syntax),
 		cmocka_unit_test(test_malformed_single_quotes),
 		cmocka_unit_test(test_malformed_non_json_numbers),
+		cmocka_unit_test(test_json_numbers_valid),
 		cmocka_unit_test(test_malformed_utf8),
 		cmocka_unit_test(test_malformed_raw_control),
 		cmocka_unit_test(test_unknown_field_echo_is_utf8),
