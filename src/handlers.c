@@ -68,18 +68,26 @@ respond_error(struct call *c, enum clp_err err, const char *field,
 		log_msg(LOG_LEVEL_ERROR, c->req->request_id,
 		    "internal error answered");
 
+	handlers_error_body(w, err, field);
+	request_respond(c->req, e->status, e->reason, headers, w);
+}
+
+void
+handlers_error_body(struct jsonw *w, enum clp_err err, const char *field)
+{
+	const struct error_info *e = error_info(err);
+
 	jsonw_reset(w);
 	jsonw_lit(w, "{\"error\":{");
 	jsonw_key(w, "code");
 	jsonw_cstr(w, e->code);
 	jsonw_key(w, "message");
 	jsonw_cstr(w, e->message);
-	if (field != NULL && field[0] != '\0') {
+	if (field != NULL) {
 		jsonw_key(w, "field");
 		jsonw_cstr(w, field);
 	}
 	jsonw_lit(w, "}}");
-	request_respond(c->req, e->status, e->reason, headers, w);
 }
 
 static void
@@ -347,8 +355,8 @@ handlers_handle(void *ctx, struct request *req)
 		    c.route->level);
 		if (auth_err != CLP_OK)
 			err = auth_err;
-		else
-			field = c.in.bad_field;
+		else if (error_info(err)->status == 422)
+			field = c.in.bad_field;	/* may be "" (a key "") */
 	} else {
 		err = run_op(&c, &status, &reason);
 		if (err == CLP_ERR_INVALID_FIELD)

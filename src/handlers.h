@@ -25,5 +25,7 @@ bool	handlers_init(struct service *, const char *conninfo);
 void	handlers_cleanup(struct service *);
 /* A request_handler: ctx is the struct service. */
 void	handlers_handle(void *ctx, struct request *);
+/* The SPEC's error body, {"error":{"code","message"[,"field"]}}, into w. */
+void	handlers_error_body(struct jsonw *w, enum clp_err, const char *field);
 
 #endif
