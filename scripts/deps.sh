@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="
-gcc clang make pkg-config
+gcc clang libclang-rt-14-dev make pkg-config
 libfcgi-dev libpq-dev libjson-c-dev libcrypt-dev libcmocka-dev
 postgresql postgresql-15 postgresql-client-15 postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of fuzz_request (fuzz/corpus/) in its framing:
+
+    byte 0  method index (GET POST PUT DELETE PATCH HEAD OPTIONS TRACE
+            CONNECT PROPFIND get ""), or 0xf0..0xff: a raw method field
+    byte 1  NULL mask (bit i: parameter i absent; bit 7: no method)
+    path NUL query NUL authorization NUL content-type NUL x-request-id NUL
+    content-length NUL body...
+
+Re-run after changing the framing:  python3 fuzz/make_corpus.py
+"""
+import json
+import os
+
+M = {"GET": 0, "POST": 1, "PUT": 2, "DELETE": 3, "PATCH": 4, "HEAD": 5,
+     "OPTIONS": 6, "TRACE": 7, "CONNECT": 8, "PROPFIND": 9}
+TOK = "Bearer 6f0c2b1e-4d1a-4c55-9d7e-0a1b2c3d4e5f.Qm9vQm9vQm9vQm9vQm9vQm9vQm9vQm9vQm9vQm9vQm9"
+CT = "application/json"
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def frame(method, path, query="", auth=TOK, ctype=CT, reqid="req-1",
+          clen=None, body=b"", mask=0, raw_method=None):
+    if isinstance(body, str):
+        body = body.encode()
+    if clen is None:
+        clen = str(len(body))
+    head = bytes([0xf0 if raw_method is not None else M[method], mask])
+    fields = [] if raw_method is None else [raw_method]
+    fields += [path, query, auth, ctype, reqid, clen]
+    out = head
+    for f in fields:
+        out += (f.encode() if isinstance(f, str) else f) + b"\0"
+    return out + body
+
+
+def order(**kw):
+    b = {"user_id": 42, "order_id": 1001, "total_cost": 95,
+         "completed_at": 1764000000}
+    b.update(kw)
+    return json.dumps(b)
+
+
+seeds = {
+    "healthz": frame("GET", "/healthz", auth="", ctype="", clen=""),
+    "balance": frame("GET", "/v1/balance", "user_id=42", ctype=""),
+    "balance-max": frame("GET", "/v1/balance", "user_id=9223372036854775807"),
+    "balance-sqli": frame("GET", "/v1/balance", "user_id=1%20OR%201=1"),
+    "balance-unknown-param": frame("GET", "/v1/balance", "user_id=1&x=%ff"),
+    "balance-plus-dup": frame("GET", "/v1/balance", "user_id=+1&user_id=2&&"),
+    "customer-balance": frame("GET", "/v1/customers/42/balance"),
+    "customer-balance-bad": frame("GET", "/v1/customers/0x1/balance"),
+    "order": frame("POST", "/v1/orders", body=order()),
+    "order-charset": frame("POST", "/v1/orders", ctype="application/json; charset=\"utf-8\"",
+                           body=order()),
+    "order-ws-dup": frame("POST", "/v1/orders",
+                          body=' {"user_id":0,"user_id":7,"order_id":1,"total_cost":0,"completed_at":0}\r\n'),
+    "order-float": frame("POST", "/v1/orders", body=order(total_cost=1.0)),
+    "order-huge": frame("POST", "/v1/orders",
+                        body='{"user_id":99999999999999999999,"order_id":1e400,"total_cost":-0,"completed_at":253402300800}'),
+    "order-string-sqli": frame("POST", "/v1/orders", body=order(user_id="1; DROP TABLE clp.orders")),
+    "order-nested": frame("POST", "/v1/orders", body='{"user_id":' * 20 + "1" + "}" * 20),
+    "order-array": frame("POST", "/v1/orders", body="[1,2,{\"a\":[true,false,null]}]"),
+    "order-bom": frame("POST", "/v1/orders", body=b"\xef\xbb\xbf{}"),
+    "order-nul": frame("POST", "/v1/orders", body=b'{"user_id":1\0}'),
+    "order-nul-key": frame("POST", "/v1/orders", body='{"user_id\\u0000x":1}'),
+    "order-bad-utf8": frame("POST", "/v1/orders", body=b'{"\xc0\x80":1,"x":"\xed\xa0\x80"}'),
+    "order-surrogates": frame("POST", "/v1/orders", body='{"\\ud83d\\ude00":"\\ud800"}'),
+    "order-too-large": frame("POST", "/v1/orders", clen="16385", body="{" + " " * 16383 + "}"),
+    "order-16k": frame("POST", "/v1/orders", body="{" + " " * 16382 + "}"),
+    "order-text-plain": frame("POST", "/v1/orders", ctype="text/plain", body=order()),
+    "order-no-ctype": frame("POST", "/v1/orders", body=order(), mask=1 << 3),
+    "return-order": frame("DELETE", "/v1/orders", body='{"order_id":1001}'),
+    "return-order-alias": frame("DELETE", "/v1/orders/1001", ctype="", body=""),
+    "return-order-sqli": frame("DELETE", "/v1/orders/1;DROP"),
+    "create-app": frame("POST", "/v1/apps",
+                        body='{"application_name":"shop-reader","access_level":"Can_Read"}'),
+    "create-app-unicode": frame("POST", "/v1/apps",
+                                body="{\"application_name\":\"caf\u00e9 \U0001F600 \\u00e9\",\"access_level\":\"Can_Modify_Orders\"}".encode()),
+    "create-app-sqli": frame("POST", "/v1/apps",
+                             body=json.dumps({"application_name": "x'); DROP TABLE clp.orders; --",
+                                              "access_level": "MasterApp"})),
+    "create-app-control": frame("POST", "/v1/apps",
+                                body='{"application_name":"a\\u0085b","access_level":"Can_Read","extra":1}'),
+    "list-apps": frame("GET", "/v1/apps", ctype=""),
+    "set-level": frame("PUT", "/v1/apps",
+                       body='{"app_id":"6f0c2b1e-4d1a-4c55-9d7e-0a1b2c3d4e5f","new_access_level":"Can_Read"}'),
+    "set-level-alias": frame("PUT", "/v1/apps/6f0c2b1e", body='{"new_access_level":"Can_Modify_Orders"}'),
+    "delete-app": frame("DELETE", "/v1/apps", body='{"app_id":"' + "a" * 65 + '"}'),
+    "delete-app-alias": frame("DELETE", "/v1/apps/' OR '1'='1"),
+    "rotate-token": frame("POST", "/v1/apps/6f0c2b1e/token", ctype=""),
+    "method-patch": frame("PATCH", "/v1/apps"),
+    "method-raw": frame(None, "/v1/orders", raw_method="BREW", body=order()),
+    "traversal": frame("GET", "/v1/../v1/balance", "user_id=1"),
+    "auth-long": frame("GET", "/v1/balance", "user_id=1", auth="Bearer " + "a." + "b" * 10000),
+    "auth-basic": frame("GET", "/v1/apps", auth="Basic dXNlcjpwYXNz", reqid="bad id\r\nX-Evil: 1"),
+    "absent-params": frame("GET", "/v1/balance", mask=0x7f),
+}
+
+os.makedirs(here, exist_ok=True)
+for name, data in seeds.items():
+    with open(os.path.join(here, name), "wb") as f:
+        f.write(data)
+print(f"{len(seeds)} seeds in {here}")
