@@ -37,11 +37,13 @@ struct options {
 struct worker_arg {
 	int		 listen_fd;
 	const char	*database;
+	const char	*socket_path;	/* a unix socket's path, else NULL */
 };
 
 static void	usage(FILE *);
 static int	env_int(const char *, int);
 static void	serve(void *, volatile sig_atomic_t *);
+static void	stop_listening(void *);
 static bool	stdin_is_listener(void);
 static int	init_master(const struct options *);
 static bool	read_token_file(const char *, struct token *);
@@ -102,6 +104,21 @@ out:
 	free(svc);
 	validate_cleanup();
 	token_cleanup();
+}
+
+/*
+ * The master's first step of a stop: with the path gone nginx can no
+ * longer connect (it answers 503 at once), while the workers accept and
+ * serve every connection already queued before they exit.
+ */
+static void
+stop_listening(void *arg)
+{
+	const struct worker_arg *w = arg;
+
+	if (w->socket_path != NULL && unlink(w->socket_path) != 0)
+		log_warn("cannot remove %s: %s", w->socket_path,
+		    strerror(errno));
 }
 
 /* spawn-fcgi hands the worker a listening socket as fd 0. */
@@ -285,6 +302,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	w.database = o.database;
+	w.socket_path = NULL;
 	if ((o.listen == NULL || *o.listen == '\0') && stdin_is_listener()) {
 		w.listen_fd = STDIN_FILENO;
 		log_info("serving the socket on stdin with one worker");
@@ -299,9 +317,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("listening on %s", o.listen);
+	/* libfcgi takes a spec without ':' as a path (see request_listen). */
+	if (strncmp(o.listen, "unix:", 5) == 0)
+		w.socket_path = o.listen + 5;
+	else if (strchr(o.listen, ':') == NULL)
+		w.socket_path = o.listen;
 	po.workers = o.workers;
 	po.fn = serve;
 	po.arg = &w;
 	po.grace_seconds = GRACE_SECONDS;
+	po.on_stop = stop_listening;
 	return pool_run(&po);
 }

@@ -213,6 +213,8 @@ pool_run(const struct pool_options *o)
 			stop_deadline = pool_now_ms() +
 			    (int64_t)o->grace_seconds * 1000;
 			log_info("signal %d: stopping workers", sig);
+			if (o->on_stop != NULL)
+				o->on_stop(o->arg);
 			pool_signal_all(slots, o->workers, SIGTERM);
 		}
 		pool_reap(slots, o->workers, stopping);

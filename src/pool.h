@@ -19,6 +19,10 @@ struct pool_options {
 	pool_worker_fn	 fn;
 	void		*arg;
 	int		 grace_seconds;	/* then SIGKILL the stragglers */
+	/* Called by the master when a stop begins, before the workers are
+	 * told: e.g. remove the socket path so nothing new can connect while
+	 * the workers drain what is queued.  May be NULL. */
+	void		(*on_stop)(void *arg);
 };
 
 /* The master's loop; returns the process exit status. */

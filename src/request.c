@@ -2,6 +2,7 @@
  * request.c — libfcgi glue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 static void	request_load(struct request *);
 static void	request_new_id(char *, size_t);
 static bool	head_add(char *, size_t *, size_t, const char *, size_t);
+static void	request_serve_one(struct request *, request_handler, void *);
 
 bool
 request_lib_init(void)
@@ -121,6 +123,14 @@ request_load(struct request *r)
 	r->body[r->body_len] = '\0';
 }
 
+static void
+request_serve_one(struct request *r, request_handler handler, void *ctx)
+{
+	request_load(r);
+	handler(ctx, r);
+	FCGX_Finish_r(&r->fcgx);
+}
+
 void
 request_serve(int listen_fd, volatile sig_atomic_t *stop,
     request_handler handler, void *ctx)
@@ -154,9 +164,18 @@ request_serve(int listen_fd, volatile sig_atomic_t *stop,
 			}
 			continue;
 		}
-		request_load(r);
-		handler(ctx, r);
-		FCGX_Finish_r(&r->fcgx);
+		request_serve_one(r, handler, ctx);
+	}
+	/*
+	 * Stopping: serve the connections already queued on the socket
+	 * instead of letting close() reset them.  Non-blocking, the accept
+	 * fails with EAGAIN once the queue is empty.  Accepted sockets do not
+	 * inherit O_NONBLOCK on Linux, so requests are read as usual.
+	 */
+	if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK)
+	    == 0) {
+		while (FCGX_Accept_r(&r->fcgx) >= 0)
+			request_serve_one(r, handler, ctx);
 	}
 	FCGX_Free(&r->fcgx, 0);
 	free(r);
