@@ -75,6 +75,7 @@ static const struct {
 };
 
 static int64_t		now_ms(void);
+static void		db_notice(void *, const char *);
 static void		db_drop(struct db *);
 static bool		db_ensure(struct db *);
 static bool		db_connection_lost(const struct db *, const PGresult *);
@@ -98,6 +99,22 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * libpq prints notices (e.g. FATAL: terminating connection due to
+ * administrator command) raw on stderr; keep the log one JSON object per
+ * line.  A server notice names no parameter values.
+ */
+static void
+db_notice(void *arg, const char *message)
+{
+	size_t len = strlen(message);
+
+	(void)arg;
+	if (len > 0 && message[len - 1] == '\n')
+		len--;
+	log_warn("database notice: %.*s", (int)len, message);
 }
 
 void
@@ -137,6 +154,8 @@ db_connect(struct db *db)
 
 	db_drop(db);
 	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn != NULL)
+		PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		log_warn("database connection failed: %s", db->conn ?
 		    PQerrorMessage(db->conn) : "out of memory");
