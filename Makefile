@@ -5,6 +5,7 @@
 #   make test       unit (cmocka), SQL (pg_prove) and integration tests
 #   make sanitize   the unit and integration suites built with ASan + UBSan
 #   make valgrind   the unit tests and the pool under valgrind
+#   make reliability  concurrency, fault and security tests (~1 min)
 #   make bench      the service against pgbench's ceiling (bench-quick: < 1 min)
 #   make migrate DATABASE_URL=...   apply sql/ migrations to a database
 
@@ -40,7 +41,7 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind deploy-check bench bench-quick migrate clean
+        sanitize valgrind reliability deploy-check bench bench-quick migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -65,7 +66,8 @@ SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
                  deploy/migrate deploy/healthcheck deploy/check \
                  bench/callgrind.sh .ci/run \
-                 $(wildcard tests/sql/*.sh tests/integration/*.sh)
+                 $(wildcard tests/sql/*.sh tests/integration/*.sh \
+                            tests/reliability/*.sh)
 
 test: all lint test-unit fuzz-regress test-sql test-integration
 
@@ -89,6 +91,10 @@ test-integration: all
 
 sanitize:
 	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
+
+# Concurrency, faults and hostile load, nothing lost (docs/RELIABILITY.md).
+reliability: all
+	@sh tests/reliability/run.sh
 
 # The deployment files, checked without a Docker engine (docs/DEPLOYING.md).
 deploy-check: all

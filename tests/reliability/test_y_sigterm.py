@@ -1,0 +1,99 @@
+"""The pool's master under SIGTERM while serving: the requests the workers
+took complete; once the pool is gone nginx answers with its error page
+(counted apart); every 201 is in the database; the master exits.
+
+Runs last but for the log check: it stops the stack's pool for good."""
+import os
+import re
+import signal
+import time
+
+import rel
+from rel import Load, check_acknowledged, check_invariants, create_app, diag, done, \
+    figures, ok, unique_id
+
+CLIENTS, PER_CLIENT, SECONDS = 16, 800, 45
+users = [unique_id() for _ in range(8)]
+apps = [create_app("Can_Modify_Orders") for _ in range(2)]
+master = rel.pool_pid()
+workers = rel.children(master)
+nginx_err0 = len(rel.nginx_error_log())
+
+
+def gone(pid):
+    """True once pid has exited (a zombie nobody reaps counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+load = Load(CLIENTS, PER_CLIENT, SECONDS, rel.order_op(users, apps), seed=9).start()
+rel.wait_for(lambda: load.count() >= 400, 10, 0.01)
+t_term = time.monotonic()
+os.kill(master, signal.SIGTERM)
+exited = rel.wait_for(lambda: gone(master), 35, 0.01)
+t_exit = time.monotonic()
+ok(exited, f"SIGTERM: the master exited after {t_exit - t_term:.2f} s (limit 35 s)")
+ok(all(gone(w) for w in workers), "SIGTERM: no worker left", workers)
+time.sleep(1.0)                 # requests go on meeting the stopped pool
+results = load.stop()
+
+figures(f"SIGTERM ({CLIENTS} clients)", results)
+before = [r for r in results if r.t1 < t_term]
+across = [r for r in results if r.t0 < t_term <= r.t1]
+after = [r for r in results if r.t0 >= t_term]
+figures("SIGTERM, answered before the signal", before)
+figures("SIGTERM, in flight at the signal", across)
+figures("SIGTERM, started after the signal", after)
+
+# A response from a worker is anything but nginx's error page.
+from_worker = [r for r in results if r.status is not None and r.origin() != "nginx"]
+from_nginx = [r for r in results if r.origin() == "nginx"]
+conn = [r for r in results if r.status is None]
+diag(f"SIGTERM: answers from the workers {len(from_worker)}, nginx error pages "
+     f"{len(from_nginx)} ({', '.join(sorted({str(r.status) for r in from_nginx}))}), "
+     f"connection errors {len(conn)}; master exit {(t_exit - t_term) * 1000:.0f} ms")
+bad = [r for r in from_worker if r.status != 201 or r.json is None
+       or not isinstance(r.json.get("points"), (int, float))]
+ok(not bad, "SIGTERM: every answer from a worker is a complete 201",
+   "\n".join(map(repr, bad[:10])))
+ok(not conn, "SIGTERM: no connection error (nginx stays up)", "\n".join(map(repr, conn[:5])))
+early = [r for r in from_nginx if r.t1 < t_term]
+ok(not early, "SIGTERM: no nginx error page before the signal", "\n".join(map(repr, early[:5])))
+ok(all(r.origin() == "nginx" for r in results if r.t0 > t_exit),
+   "SIGTERM: after the master exited, nginx answers its error page")
+
+# Why nginx failed each request: refused/missing socket after the pool
+# closed it is expected; a reset or premature close means a connection
+# the pool had queued or accepted was dropped.
+err = rel.nginx_error_log()[nginx_err0:]
+reasons = {"refused": r"connect\(\) to \S+ failed", "reset": "reset by peer",
+           "premature": "prematurely closed", "pipe": "Broken pipe", "timeout": "timed out"}
+count = {k: sum(1 for line in err.splitlines() if re.search(v, line))
+         for k, v in reasons.items()}
+diag("SIGTERM: nginx error.log: connect() refused/no socket {refused}, reset by peer {reset}, "
+     "prematurely closed {premature}, broken pipe {pipe}, timed out {timeout}".format(**count))
+# A premature close or a time-out means a worker took a request and did not
+# answer it: that is what a graceful stop must never do.
+ok(count["premature"] + count["timeout"] == 0, "SIGTERM: no request a worker had accepted "
+   "was left unanswered (no premature close or time-out in nginx's error.log)",
+   "\n".join(line for line in err.splitlines() if "prematurely" in line or "timed out" in line)
+   [-3000:])
+# Connections nginx had already made and written to, still queued in the
+# listening socket's backlog when the stop began, must be served: the
+# master removes the socket path first and the workers drain the queue.
+ok(count["reset"] + count["pipe"] == 0,
+   f"SIGTERM: no queued connection reset at close ({count['reset'] + count['pipe']} were)")
+
+acked, found = check_acknowledged("SIGTERM", results)
+diag(f"SIGTERM: orders acknowledged {acked}, found in DB {found}")
+failed, present = rel.failed_orders_consistent("SIGTERM", results)
+check_invariants("SIGTERM")
+with open(os.path.join(rel.VAR, "pool.log"), errors="replace") as f:
+    log = f.read()
+ok(f"master {master} stopped" in log, "pool.log: the master logged its stop")
+ok(not re.search(r"killed by signal|still running", log.split("stopping workers")[-1]),
+   "pool.log: every worker exited by itself (no SIGKILL)")
+done()
