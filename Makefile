@@ -41,7 +41,8 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind reliability deploy-check bench bench-quick migrate clean
+        sanitize valgrind reliability deploy-check bench bench-quick \
+        bench-growth migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -103,6 +104,16 @@ deploy-check: all
 # Benchmarks (see bench/bench.py and docs/PERFORMANCE.md); never in make test.
 bench: all
 	python3 bench/bench.py $(BENCH_ARGS)
+
+# Reads and writes as the data grows: 10k, 100k and 1M customers (two orders
+# each, so the largest load stays within minutes).
+GROWTH_SIZES := 10000 100000 1000000
+bench-growth: all
+	@for n in $(GROWTH_SIZES); do \
+		python3 bench/bench.py --customers $$n --orders-per-customer 2 \
+			--only pg_read,pg_record,read_c4,record_c32 --cold-apps 10 \
+			--out bench/results/growth-$$n.json $(BENCH_ARGS) || exit 1; \
+	done
 
 bench-quick: all
 	python3 bench/bench.py --customers 10000 --reps 1 --seconds 2 \
