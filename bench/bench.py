@@ -243,6 +243,7 @@ def main():
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--orders-per-customer", type=int, default=10)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--nginx-workers", type=int, default=1)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--levels", default="2,4,16", help="connections per worker")
@@ -257,7 +258,8 @@ def main():
     port, floor_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     stack = ["sh", os.path.join(ROOT, "scripts", "stack")]
-    env = dict(os.environ, CLP_WORKERS=str(a.workers))
+    env = dict(os.environ, CLP_WORKERS=str(a.workers),
+               CLP_NGINX_WORKERS=str(a.nginx_workers))
     floor = None
     try:
         run(stack + ["start", var, str(port)], env=env)
