@@ -154,55 +154,47 @@ BEGIN
 
     -- A retry: answer from the row, lock nothing, change nothing.
     SELECT o.* INTO v_order FROM clp.orders o WHERE o.order_id = p_order_id;
-    IF FOUND THEN
-        order_id := v_order.order_id;
-        user_id := v_order.user_id;
-        points_hundredths := clp.replayed_points(v_order, p_app_id, p_user_id,
-                                                 p_total_cost, p_completed_at);
-        replayed := true;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-
-    -- Serialise on the customer: the award reads the counts left by the
-    -- operations committed before this one.
-    INSERT INTO clp.customers AS c (user_id) VALUES (p_user_id) ON CONFLICT DO NOTHING;
-    SELECT c.* INTO STRICT v_customer
-      FROM clp.customers c
-     WHERE c.user_id = p_user_id
-       FOR UPDATE;
-    v_points := clp.points_award(p_total_cost, v_customer.orders_count, v_customer.returned_count);
-
-    INSERT INTO clp.orders AS o
-           (order_id, user_id, total_cost, completed_at, points_hundredths,
-            orders_before, returned_before, recorded_by)
-    VALUES (p_order_id, p_user_id, p_total_cost, p_completed_at, v_points,
-            v_customer.orders_count, v_customer.returned_count, p_app_id)
-    ON CONFLICT ON CONSTRAINT orders_pkey DO NOTHING;
     IF NOT FOUND THEN
+        -- Serialise on the customer: the award reads the counts left by
+        -- the operations committed before this one.
+        INSERT INTO clp.customers AS c (user_id) VALUES (p_user_id) ON CONFLICT DO NOTHING;
+        SELECT c.* INTO STRICT v_customer
+          FROM clp.customers c
+         WHERE c.user_id = p_user_id
+           FOR UPDATE;
+        v_points := clp.points_award(p_total_cost, v_customer.orders_count,
+                                     v_customer.returned_count);
+
+        INSERT INTO clp.orders AS o
+               (order_id, user_id, total_cost, completed_at, points_hundredths,
+                orders_before, returned_before, recorded_by)
+        VALUES (p_order_id, p_user_id, p_total_cost, p_completed_at, v_points,
+                v_customer.orders_count, v_customer.returned_count, p_app_id)
+        ON CONFLICT ON CONSTRAINT orders_pkey DO NOTHING;
+        IF FOUND THEN
+            INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id)
+            VALUES ('award', p_order_id, p_user_id, v_points, p_app_id);
+            UPDATE clp.customers c
+               SET balance_hundredths = c.balance_hundredths + v_points,
+                   orders_count = c.orders_count + 1
+             WHERE c.user_id = p_user_id;
+            order_id := p_order_id;
+            user_id := p_user_id;
+            points_hundredths := v_points;
+            replayed := false;
+            RETURN NEXT;
+            RETURN;
+        END IF;
         -- A concurrent call recorded this order_id after our first look and
         -- has committed (ON CONFLICT waited for it): judge it as a retry.
         SELECT o.* INTO STRICT v_order FROM clp.orders o WHERE o.order_id = p_order_id;
-        order_id := v_order.order_id;
-        user_id := v_order.user_id;
-        points_hundredths := clp.replayed_points(v_order, p_app_id, p_user_id,
-                                                 p_total_cost, p_completed_at);
-        replayed := true;
-        RETURN NEXT;
-        RETURN;
     END IF;
 
-    INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id)
-    VALUES ('award', p_order_id, p_user_id, v_points, p_app_id);
-    UPDATE clp.customers c
-       SET balance_hundredths = c.balance_hundredths + v_points,
-           orders_count = c.orders_count + 1
-     WHERE c.user_id = p_user_id;
-
-    order_id := p_order_id;
-    user_id := p_user_id;
-    points_hundredths := v_points;
-    replayed := false;
+    order_id := v_order.order_id;
+    user_id := v_order.user_id;
+    points_hundredths := clp.replayed_points(v_order, p_app_id, p_user_id,
+                                             p_total_cost, p_completed_at);
+    replayed := true;
     RETURN NEXT;
 END
 $$;
