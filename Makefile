@@ -67,7 +67,7 @@ SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
                  deploy/migrate deploy/healthcheck deploy/check \
                  bench/callgrind.sh .ci/run \
-                 $(wildcard tests/sql/*.sh tests/integration/*.sh \
+                 $(wildcard tests/*.sh tests/sql/*.sh tests/integration/*.sh \
                             tests/reliability/*.sh)
 
 test: all lint test-unit fuzz-regress test-sql test-integration
