@@ -35,7 +35,10 @@ RECORD_BASE = 10**12        # recorded order ids live far above loaded ones
 
 
 def run(args, **kw):
-    return subprocess.run(args, check=True, text=True, capture_output=True, **kw)
+    p = subprocess.run(args, text=True, capture_output=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit(f"bench: {args[0]} failed ({p.returncode}): {p.stderr.strip()[-2000:]}")
+    return p
 
 
 def psql(conninfo, sql=None, file=None, variables=None):

@@ -19,7 +19,8 @@ SELECT (u - 1) * :per_customer + k, u, c.cost, 1700000000,
        clp.points_award(c.cost, k - 1, 0), k - 1, 0, 'bench-loader'
   FROM generate_series(1, :customers) AS u,
        generate_series(1, :per_customer) AS k,
-       LATERAL (SELECT (u * 7919 + k * 104729) % 100000 AS cost) AS c;
+       LATERAL (SELECT ((u::bigint * 7919 + k * 104729) % 100000)::integer
+                AS cost) AS c;
 
 INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id)
 SELECT 'award', o.order_id, o.user_id, o.points_hundredths, o.recorded_by
