@@ -337,31 +337,31 @@ jv_is_object(const char *s, size_t len, int *depth, bool lax)
 
 /* ---- the worker's steps ---- */
 
-/* request.c's request_load(): the body cap, as CONTENT_LENGTH and the
- * stream decide it. */
+/* The body as the fuzz input holds it, read through request_take_body(). */
+struct mem_src {
+	const uint8_t	*data;
+	size_t		 len;
+};
+
+static int
+read_mem(void *src, char *buf, int n)
+{
+	struct mem_src *m = src;
+	size_t take = m->len < (size_t)n ? m->len : (size_t)n;
+
+	if (take > 0)
+		memcpy(buf, m->data, take);
+	m->data += take;
+	m->len -= take;
+	return (int)take;
+}
+
 static void
 load_body(const char *clen, const uint8_t *body, size_t len)
 {
-	char *end;
-	long want;
-	size_t got;
+	struct mem_src m = { body, len };
 
-	req->body_len = 0;
-	req->body_too_large = false;
-	want = clen != NULL ? strtol(clen, &end, 10) : 0;
-	if (want > VALIDATE_BODY_MAX) {
-		req->body_too_large = true;
-		req->body[0] = '\0';
-		return;
-	}
-	got = len > VALIDATE_BODY_MAX + 1 ? VALIDATE_BODY_MAX + 1 : len;
-	if (got > 0)
-		memcpy(req->body, body, got);
-	if (got > VALIDATE_BODY_MAX)
-		req->body_too_large = true;
-	else
-		req->body_len = got;
-	req->body[req->body_len] = '\0';
+	request_take_body(req, clen, read_mem, &m);
 }
 
 /* handlers_error_body(), checked to be valid UTF-8 JSON. */

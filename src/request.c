@@ -20,6 +20,7 @@ static void	request_load(struct request *);
 static void	request_new_id(char *, size_t);
 static bool	head_add(char *, size_t *, size_t, const char *, size_t);
 static void	request_serve_one(struct request *, request_handler, void *);
+static int	request_read_fcgx(void *, char *, int);
 
 bool
 request_lib_init(void)
@@ -79,11 +80,8 @@ static void
 request_load(struct request *r)
 {
 	FCGX_ParamArray env = r->fcgx.envp;
-	const char *id, *len;
+	const char *id;
 	char *uri;
-	char *end;
-	long want;
-	int got;
 
 	r->method = FCGX_GetParam("REQUEST_METHOD", env);
 	r->path = FCGX_GetParam("DOCUMENT_URI", env);
@@ -105,17 +103,34 @@ request_load(struct request *r)
 	else
 		request_new_id(r->request_id, sizeof(r->request_id));
 
+	request_take_body(r, FCGX_GetParam("CONTENT_LENGTH", env),
+	    request_read_fcgx, r->fcgx.in);
+}
+
+static int
+request_read_fcgx(void *stream, char *buf, int n)
+{
+	return FCGX_GetStr(buf, n, stream);
+}
+
+void
+request_take_body(struct request *r, const char *content_length,
+    request_reader reader, void *src)
+{
+	long want;
+	int got;
+
 	/* The cap holds whatever CONTENT_LENGTH says: read one byte past
 	 * it to know whether the body is over. */
 	r->body_len = 0;
 	r->body_too_large = false;
-	len = FCGX_GetParam("CONTENT_LENGTH", env);
-	want = len != NULL ? strtol(len, &end, 10) : 0;
+	r->body[0] = '\0';
+	want = content_length != NULL ? strtol(content_length, NULL, 10) : 0;
 	if (want > VALIDATE_BODY_MAX) {
 		r->body_too_large = true;
 		return;
 	}
-	got = FCGX_GetStr(r->body, VALIDATE_BODY_MAX + 1, r->fcgx.in);
+	got = reader(src, r->body, VALIDATE_BODY_MAX + 1);
 	if (got > VALIDATE_BODY_MAX)
 		r->body_too_large = true;
 	else if (got > 0)

@@ -49,6 +49,16 @@ void	request_serve(int listen_fd, volatile sig_atomic_t *stop,
  */
 void	request_respond(struct request *, int status, const char *reason,
 	    const char *extra_headers, const struct jsonw *body);
+/* Reads up to n bytes into buf; the count, or < 0 on error. */
+typedef int (*request_reader)(void *src, char *buf, int n);
+
+/*
+ * The body with its 16 KiB cap: nothing is read when CONTENT_LENGTH is
+ * over it, else up to one byte past it.  Sets body, body_len and
+ * body_too_large.  (request.c reads from libfcgi; the fuzzer from memory.)
+ */
+void	request_take_body(struct request *, const char *content_length,
+	    request_reader reader, void *src);
 /* A valid caller-given X-Request-Id (SPEC §3)? */
 bool	request_id_valid(const char *id);
 
