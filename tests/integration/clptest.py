@@ -40,14 +40,25 @@ def done():
     sys.exit(1 if _failed else 0)
 
 
+def error_member(doc, name):
+    """doc["error"][name] of a SPEC error body, or None."""
+    try:
+        return doc["error"].get(name)
+    except (TypeError, KeyError, AttributeError):
+        return None
+
+
 class Response:
+    """A response: status, [(header, value)], body (str or bytes), json."""
+
     def __init__(self, status, headers, body):
         self.status = status
         self.headers = headers
         self.body = body
         try:
-            self.json = json.loads(body) if body else None
-        except ValueError:
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+            self.json = json.loads(text) if text else None
+        except (ValueError, UnicodeDecodeError):
             self.json = None
 
     def header(self, name):
@@ -57,16 +68,10 @@ class Response:
         return None
 
     def error_code(self):
-        try:
-            return self.json["error"]["code"]
-        except (TypeError, KeyError):
-            return None
+        return error_member(self.json, "code")
 
     def error_field(self):
-        try:
-            return self.json["error"].get("field")
-        except (TypeError, KeyError, AttributeError):
-            return None
+        return error_member(self.json, "field")
 
     def __repr__(self):
         return f"{self.status} {self.headers} {self.body[:500]!r}"

@@ -42,7 +42,7 @@ import socket
 import subprocess
 import time
 
-from clptest import (HOST, PORT, VAR, create_app, done, master_token, ok,
+from clptest import (HOST, PORT, VAR, Response, create_app, done, master_token, ok,
                      psql, request, unique_id)
 
 M = master_token()
@@ -54,31 +54,11 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._~:+/=-]{1,128}$")
 
 # --- raw HTTP ----------------------------------------------------------------
 
-class Raw:
-    """One response parsed from the wire."""
+class Raw(Response):
+    """One response parsed from the wire (body in bytes)."""
 
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-        try:
-            self.json = json.loads(body.decode("utf-8")) if body else None
-        except (ValueError, UnicodeDecodeError):
-            self.json = None
-
-    def header(self, name):
-        vals = [v for k, v in self.headers if k.lower() == name.lower()]
-        return vals[0] if vals else None
-
-    def code(self):
-        try:
-            return self.json["error"]["code"]
-        except (TypeError, KeyError):
-            return None
-
-    def field(self):
-        try:
-            return self.json["error"].get("field")
-        except (TypeError, KeyError, AttributeError):
-            return None
+    code = Response.error_code
+    field = Response.error_field
 
     def __repr__(self):
         return f"{self.status} {self.headers} {self.body[:300]!r}"

@@ -70,16 +70,10 @@ class Result:
                  "payload", "tag")
 
     def code(self):
-        try:
-            return self.json["error"]["code"]
-        except (TypeError, KeyError):
-            return None
+        return clptest.error_member(self.json, "code")
 
     def message(self):
-        try:
-            return self.json["error"]["message"]
-        except (TypeError, KeyError):
-            return ""
+        return clptest.error_member(self.json, "message") or ""
 
     def origin(self):
         """Who made a 5xx: 'worker' (database down), 'nginx' (its JSON
