@@ -54,6 +54,16 @@ def start_pool(sock, extra=None):
     return p, log
 
 
+def terminate(proc, seconds):
+    """SIGTERM, then the exit status (None if it had to be killed)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return None
+
+
 def health(sock):
     return fcgi.request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/healthz"})
 
@@ -82,12 +92,7 @@ with tempfile.TemporaryDirectory() as tmp:
     ok(len(children(p.pid)) == 2, "workers alive after odd requests")
 
     kids = children(p.pid)
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = None
+    rc = terminate(p, 15)
     ok(rc == 0, "SIGTERM: master exits 0", rc)
     ok(all(not os.path.exists(f"/proc/{k}") for k in kids), "SIGTERM: no worker left", kids)
     log.seek(0)
@@ -101,12 +106,7 @@ with tempfile.TemporaryDirectory() as tmp:
     wait_for(lambda: health(sock2)[0] == 200, 5)
     st, hdrs, body = health(sock2)
     ok(st == 200, "spawn-fcgi worker serves healthz", (st, body))
-    p2.send_signal(signal.SIGTERM)
-    try:
-        rc = p2.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p2.kill()
-        rc = None
+    rc = terminate(p2, 10)
     ok(rc == 0, "spawn-fcgi worker exits 0 on SIGTERM", rc)
 
 # init-master: an operator-supplied token (CLP_MASTER_TOKEN_FILE) on a new

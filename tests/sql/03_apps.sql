@@ -3,19 +3,7 @@
 BEGIN;
 SELECT plan(71);
 
--- SQLSTATE and COLUMN of the error a statement raises, e.g. 'CLV01:user_id'.
-CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_column text;
-BEGIN
-    EXECUTE p_sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS v_column = COLUMN_NAME;
-    RETURN SQLSTATE || ':' || v_column;
-END
-$$;
+\ir helpers.psql
 
 -- create_master
 SELECT results_eq($$SELECT app_id FROM clp_api.create_master('h-master', 'master')$$,

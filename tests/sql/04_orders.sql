@@ -3,18 +3,7 @@
 BEGIN;
 SELECT plan(58);
 
-CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_column text;
-BEGIN
-    EXECUTE p_sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS v_column = COLUMN_NAME;
-    RETURN SQLSTATE || ':' || v_column;
-END
-$$;
+\ir helpers.psql
 
 -- Fixture: the master, two writers, a reader, a deleted writer.
 SELECT * FROM clp_api.create_master('h-master', 'master') \g /dev/null
