@@ -55,15 +55,17 @@ respond_error(struct call *c, enum clp_err err, const char *field,
 {
 	const struct error_info *e = error_info(err);
 	struct jsonw *w = &c->svc->out;
-	char headers[128];
+	const char *headers = NULL;
+	char allow_header[96];
 
-	headers[0] = '\0';
 	if (err == CLP_ERR_UNAUTHORIZED)
-		strcpy(headers, "WWW-Authenticate: Bearer\r\n");
+		headers = "WWW-Authenticate: Bearer\r\n";
 	else if (err == CLP_ERR_UNAVAILABLE)
-		strcpy(headers, "Retry-After: 1\r\n");
-	else if (err == CLP_ERR_METHOD_NOT_ALLOWED && allow != NULL)
-		snprintf(headers, sizeof(headers), "Allow: %s\r\n", allow);
+		headers = "Retry-After: 1\r\n";
+	else if (err == CLP_ERR_METHOD_NOT_ALLOWED && allow != NULL &&
+	    (size_t)snprintf(allow_header, sizeof(allow_header),
+	    "Allow: %s\r\n", allow) < sizeof(allow_header))
+		headers = allow_header;
 	if (err == CLP_ERR_INTERNAL)
 		log_msg(LOG_LEVEL_ERROR, c->req->request_id,
 		    "internal error answered");
