@@ -144,10 +144,15 @@ db_connect(struct db *db)
 {
 	/* Defaults first: with expand_dbname, later keywords (the caller's
 	 * conninfo) override earlier ones. */
+	/* Over TCP, a peer that vanished (no RST) must not hang a worker
+	 * for the kernel's default two hours: keepalives and a user timeout
+	 * give up within about ten seconds, like nginx's read timeout.
+	 * They are ignored on a unix socket. */
 	const char *keys[] = { "connect_timeout", "application_name",
-	    "dbname", NULL };
-	const char *values[] = { DB_CONNECT_TIMEOUT, "clp-worker",
-	    db->conninfo, NULL };
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", "dbname", NULL };
+	const char *values[] = { DB_CONNECT_TIMEOUT, "clp-worker", "5", "2",
+	    "3", "10000", db->conninfo, NULL };
 	PGresult *res = NULL;
 	bool ok = false;
 	int i;
