@@ -319,18 +319,18 @@ handlers_handle(void *ctx, struct request *req)
 {
 	struct call c;
 	struct route_match m;
-	const char *hash, *field = NULL, *reason;
-	enum clp_err err, auth_err;
-	int status;
+	const char *hash, *field = NULL, *reason = "OK", *allow = NULL;
+	enum clp_err err;
+	int status = 200;
 
 	memset(&c, 0, sizeof(c));
 	c.svc = ctx;
 	c.req = req;
 
 	router_match(req->method, req->path, &m, &c.in);
-	if (m.err != CLP_OK) {
-		respond_error(&c, m.err, NULL, m.allow);
-		return;
+	if ((err = m.err) != CLP_OK) {
+		allow = m.allow;
+		goto out;
 	}
 	c.route = m.route;
 	if (c.route->op == OP_HEALTH) {
@@ -339,35 +339,33 @@ handlers_handle(void *ctx, struct request *req)
 	}
 
 	if (!token_parse_bearer(req->authorization, &c.token)) {
-		respond_error(&c, CLP_ERR_UNAUTHORIZED, NULL, NULL);
-		return;
+		err = CLP_ERR_UNAUTHORIZED;
+		goto out;
 	}
-	err = auth_verify(&c.svc->auth, &c.svc->db, &c.token, &hash);
-	if (err != CLP_OK) {
-		respond_error(&c, err, NULL, NULL);
-		return;
-	}
+	if ((err = auth_verify(&c.svc->auth, &c.svc->db, &c.token, &hash)))
+		goto out;
 	c.caller.app_id = c.token.app_id;
 	c.caller.token_hash = hash;
 
 	if ((err = validate_input(&c)) != CLP_OK) {
 		/* 401 and 403 outrank every validation error, and only the
 		 * database knows the caller's level right now. */
-		auth_err = db_authorize(&c.svc->db, &c.caller,
+		enum clp_err auth_err = db_authorize(&c.svc->db, &c.caller,
 		    c.route->level);
+
 		if (auth_err != CLP_OK)
 			err = auth_err;
 		else if (error_info(err)->status == 422)
 			field = c.in.bad_field;	/* may be "" (a key "") */
-	} else {
-		err = run_op(&c, &status, &reason);
-		if (err == CLP_ERR_INVALID_FIELD)
-			field = c.svc->db.field;
+	} else if ((err = run_op(&c, &status, &reason)) ==
+	    CLP_ERR_INVALID_FIELD) {
+		field = c.svc->db.field;
 	}
 	if (err == CLP_ERR_UNAUTHORIZED)
 		auth_forget(&c.svc->auth, c.caller.app_id);
+out:
 	if (err != CLP_OK)
-		respond_error(&c, err, field, NULL);
+		respond_error(&c, err, field, allow);
 	else
 		respond_ok(&c, status, reason);
 	explicit_bzero(&c.token, sizeof(c.token));
