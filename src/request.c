@@ -2,7 +2,7 @@
  * request.c — libfcgi glue.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,14 +183,22 @@ request_serve(int listen_fd, volatile sig_atomic_t *stop,
 	}
 	/*
 	 * Stopping: serve the connections already queued on the socket
-	 * instead of letting close() reset them.  Non-blocking, the accept
-	 * fails with EAGAIN once the queue is empty.  Accepted sockets do not
-	 * inherit O_NONBLOCK on Linux, so requests are read as usual.
+	 * instead of letting close() reset them, while poll() says one is
+	 * there.  (Not O_NONBLOCK: the listening socket's flags are shared
+	 * with the other workers, which may not be stopping.)  If another
+	 * worker takes the last one first, the master's repeated SIGTERM
+	 * ends this accept().
 	 */
-	if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK)
-	    == 0) {
-		while (FCGX_Accept_r(&r->fcgx) >= 0)
-			request_serve_one(r, handler, ctx);
+	while (poll(&(struct pollfd){ .fd = listen_fd, .events = POLLIN }, 1,
+	    0) > 0) {
+		int rc;
+
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
+		rc = FCGX_Accept_r(&r->fcgx);
+		sigprocmask(SIG_BLOCK, &term, NULL);
+		if (rc < 0)
+			break;
+		request_serve_one(r, handler, ctx);
 	}
 	FCGX_Free(&r->fcgx, 0);
 	free(r);

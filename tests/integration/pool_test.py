@@ -45,6 +45,19 @@ for victim in workers:
                 for _ in range(20)]
     ok(statuses == [200] * 20, "requests succeed after the kill", statuses)
 
+# SIGTERM to one worker (an operator's kill): it finishes and exits, the
+# master replaces it, and the others keep serving with no accept errors.
+victim = children(master)[0]
+os.kill(victim, signal.SIGTERM)
+ok(wait_for(lambda: victim not in children(master) and len(children(master)) == len(workers)),
+   f"worker {victim} stopped by SIGTERM and replaced", children(master))
+statuses = [request("GET", f"/v1/balance?user_id={unique_id()}", reader["token"]).status
+            for _ in range(20)]
+ok(statuses == [200] * 20, "requests succeed after one worker's SIGTERM", statuses)
+with open(os.path.join(VAR, "pool.log")) as f:
+    log_text = f.read()
+ok("accept failed" not in log_text, "no accept errors in the pool log", log_text[-800:])
+
 
 def start_pool(sock, extra=None):
     env = dict(os.environ, CLP_DATABASE_URL=SERVICE_DB)
