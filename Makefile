@@ -31,7 +31,7 @@ endif
 
 # Every module but main.c; the unit tests link against these.
 MODULES    := log utf8 points jsonw error validate router request token auth \
-              db handlers pool
+              db handlers pool master
 MODULE_OBJS = $(MODULES:%=$(BUILD)/%.o)
 BIN        := $(if $(filter release,$(VARIANT)),cgi-bin/clp.fcgi,$(BUILD)/clp.fcgi)
 
