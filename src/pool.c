@@ -34,9 +34,13 @@ struct slot {
 };
 
 static volatile sig_atomic_t	pool_stop;
+/* No master repeats SIGTERM for a lone worker (spawn-fcgi): it re-arms an
+ * alarm instead, so a stop that lands just before accept() still ends it. */
+static volatile sig_atomic_t	pool_single;
 
 static int64_t	pool_now_ms(void);
 static void	pool_on_stop(int);
+static void	pool_on_alarm(int);
 static void	pool_worker_signals(void);
 static void	pool_spawn(const struct pool_options *, struct slot *,
 		    const sigset_t *);
@@ -58,6 +62,16 @@ pool_on_stop(int sig)
 {
 	(void)sig;
 	pool_stop = 1;
+	if (pool_single)
+		alarm(1);
+}
+
+static void
+pool_on_alarm(int sig)
+{
+	(void)sig;
+	if (pool_stop)
+		alarm(1);
 }
 
 /* No SA_RESTART: the signal must interrupt a blocking accept(). */
@@ -71,6 +85,8 @@ pool_worker_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = pool_on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -227,6 +243,7 @@ pool_run(const struct pool_options *o)
 int
 pool_run_single(pool_worker_fn fn, void *arg)
 {
+	pool_single = 1;
 	pool_worker_signals();
 	fn(arg, &pool_stop);
 	return 0;

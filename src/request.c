@@ -160,6 +160,7 @@ request_serve(int listen_fd, volatile sig_atomic_t *stop,
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGALRM);	/* pool.c's repeat of a stop */
 	sigprocmask(SIG_BLOCK, &term, NULL);
 	/* Fail the accept on EINTR so a stop signal ends the wait. */
 	FCGX_InitRequest(&r->fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -168,8 +169,8 @@ request_serve(int listen_fd, volatile sig_atomic_t *stop,
 
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
 		/* A signal that arrived while blocked is handled just above;
-		 * one that lands between here and accept() is repeated by the
-		 * pool master until this worker exits. */
+		 * one that lands between here and accept() is repeated (by the
+		 * pool master, or by pool.c's alarm) until this worker exits. */
 		rc = *stop ? -1 : FCGX_Accept_r(&r->fcgx);
 		sigprocmask(SIG_BLOCK, &term, NULL);
 		if (rc < 0) {
