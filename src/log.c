@@ -13,14 +13,7 @@
 
 #define LOG_LINE_MAX 4096
 
-static enum log_level	log_min = LOG_LEVEL_INFO;
-static const char	*log_names[] = { "debug", "info", "warn", "error" };
-
-void
-log_set_level(enum log_level min)
-{
-	log_min = min;
-}
+static const char	*log_names[] = { "info", "warn", "error" };
 
 void
 log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
@@ -32,8 +25,6 @@ log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (level < log_min)
-		return;
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

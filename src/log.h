@@ -7,10 +7,8 @@
 #ifndef CLP_LOG_H
 #define CLP_LOG_H
 
-enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN,
-    LOG_LEVEL_ERROR };
+enum log_level { LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
-void	log_set_level(enum log_level min);
 /* request_id may be NULL.  The message is printf-formatted. */
 void	log_msg(enum log_level level, const char *request_id,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

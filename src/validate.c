@@ -419,8 +419,9 @@ validate_body(const char *body, size_t len, unsigned fields, struct input *in)
 			err = CLP_ERR_INTERNAL;
 			goto out;
 		}
-		json_tokener_set_flags(validate_tok, JSON_TOKENER_STRICT |
-		    JSON_TOKENER_VALIDATE_UTF8);
+		/* No JSON_TOKENER_VALIDATE_UTF8: json_prescan() has already
+		 * checked the whole body, more strictly. */
+		json_tokener_set_flags(validate_tok, JSON_TOKENER_STRICT);
 	}
 	json_tokener_reset(validate_tok);
 	root = json_tokener_parse_ex(validate_tok, body, (int)len);
