@@ -41,37 +41,43 @@ auth_slot(struct auth *a, const char *app_id)
 	return &a->slots[h % AUTH_CACHE_SLOTS];
 }
 
-enum clp_err
-auth_verify(struct auth *a, struct db *db, const struct token *t,
-    const char **hash)
+bool
+auth_cached(struct auth *a, const struct token *t, char *hash, size_t size)
 {
 	struct auth_entry *e = auth_slot(a, t->app_id);
-	char stored[TOKEN_HASH_MAX];
-	enum clp_err err;
 
-	if (e->used && strcmp(e->app_id, t->app_id) == 0 &&
-	    token_equal(e->secret, e->secret_len, t->secret, t->secret_len)) {
-		*hash = e->hash;
-		return CLP_OK;
-	}
-	err = db_auth_lookup(db, t->app_id, stored, sizeof(stored));
-	if (err == CLP_ERR_UNAUTHORIZED) {
+	if (!e->used || strcmp(e->app_id, t->app_id) != 0 ||
+	    !token_equal(e->secret, e->secret_len, t->secret, t->secret_len) ||
+	    strlen(e->hash) >= size)
+		return false;
+	memcpy(hash, e->hash, strlen(e->hash) + 1);
+	return true;
+}
+
+enum clp_err
+auth_verify(struct auth *a, const struct token *t, enum clp_err lookup,
+    const char *stored)
+{
+	struct auth_entry *e;
+
+	if (lookup == CLP_ERR_UNAUTHORIZED) {
 		/* Unknown app: spend the same hashing work as a known one. */
 		(void)token_verify(t->secret, a->dummy_hash);
 		return CLP_ERR_UNAUTHORIZED;
 	}
-	if (err != CLP_OK)
-		return err;
-	if (!token_verify(t->secret, stored))
+	if (lookup != CLP_OK)
+		return lookup;
+	if (strlen(stored) >= sizeof(e->hash) ||
+	    !token_verify(t->secret, stored))
 		return CLP_ERR_UNAUTHORIZED;
 
+	e = auth_slot(a, t->app_id);
 	memset(e, 0, sizeof(*e));
 	e->used = true;
 	memcpy(e->app_id, t->app_id, sizeof(e->app_id));
 	memcpy(e->secret, t->secret, t->secret_len);
 	e->secret_len = t->secret_len;
-	memcpy(e->hash, stored, sizeof(e->hash));
-	*hash = e->hash;
+	memcpy(e->hash, stored, strlen(stored) + 1);
 	return CLP_OK;
 }
 

@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 
-#include "db.h"
 #include "error.h"
 #include "token.h"
 
@@ -37,11 +36,19 @@ bool		auth_init(struct auth *);
 /* Wipes the cached secrets. */
 void		auth_cleanup(struct auth *);
 /*
- * CLP_OK with *hash set to the stored hash the token matched (valid until
- * the next auth call), CLP_ERR_UNAUTHORIZED, or CLP_ERR_UNAVAILABLE.
+ * A token verified earlier: copies the hash it matched into hash and
+ * answers true.  False: ask the database for the app's stored hash
+ * (db_job_auth_lookup) and call auth_verify with the outcome.
  */
-enum clp_err	auth_verify(struct auth *, struct db *, const struct token *,
-		    const char **hash);
+bool		auth_cached(struct auth *, const struct token *, char *hash,
+		    size_t size);
+/*
+ * Checks the token's secret against the stored hash the lookup found
+ * (lookup: its outcome, CLP_ERR_UNAUTHORIZED for an unknown app) and
+ * caches a match.  CLP_OK, CLP_ERR_UNAUTHORIZED or the lookup's error.
+ */
+enum clp_err	auth_verify(struct auth *, const struct token *,
+		    enum clp_err lookup, const char *stored);
 /* Drops what the cache holds for an app (the database refused it). */
 void		auth_forget(struct auth *, const char *app_id);
 

@@ -79,18 +79,16 @@ static void		db_notice(void *, const char *);
 static void		db_drop(struct db *);
 static bool		db_ensure(struct db *);
 static bool		db_connection_lost(const struct db *, const PGresult *);
-static enum clp_err	db_exec(struct db *, enum db_stmt, const char *const *,
-			    PGresult **);
-static enum clp_err	db_classify(struct db *, const PGresult *,
-			    const char *);
+static bool		db_pipeline(struct db *, struct db_job *const *, size_t);
+static enum clp_err	db_classify(struct db_job *, const PGresult *);
+static void		job_set(struct db_job *, enum db_stmt,
+			    const struct db_caller *);
+static const char	*job_int(struct db_job *, int, int64_t);
 static bool		get_i64(const PGresult *, int, const char *,
 			    int64_t *);
 static bool		get_str(const PGresult *, int, const char *, char *,
 			    size_t);
 static bool		get_app(const PGresult *, int, struct db_app *);
-static enum clp_err	db_order_row(struct db *, enum db_stmt,
-			    const char *const *, const char *,
-			    struct db_order *);
 
 static int64_t
 now_ms(void)
@@ -223,9 +221,10 @@ db_connection_lost(const struct db *db, const PGresult *res)
 }
 
 static enum clp_err
-db_classify(struct db *db, const PGresult *res, const char *what)
+db_classify(struct db_job *job, const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *what = db_stmts[job->stmt].name;
 	const char *column;
 	enum clp_err err;
 
@@ -242,46 +241,130 @@ db_classify(struct db *db, const PGresult *res, const char *what)
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
 	} else if (err == CLP_ERR_INVALID_FIELD) {
 		column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
-		snprintf(db->field, sizeof(db->field), "%s",
+		snprintf(job->field, sizeof(job->field), "%s",
 		    column ? column : "");
 	}
 	return err;
 }
 
-static enum clp_err
-db_exec(struct db *db, enum db_stmt stmt, const char *const *params,
-    PGresult **out)
+/*
+ * Sends every job not yet done, each followed by a Sync, then reads the
+ * results in order.  True if the connection was lost on the way; the jobs
+ * without an answer are then left undone.
+ */
+static bool
+db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 {
-	PGresult *res = NULL;
+	PGconn *conn = db->conn;
+	struct db_job *job;
+	PGresult *res;
 	ExecStatusType status;
-	int attempt;
+	size_t i;
 
-	*out = NULL;
-	db->field[0] = '\0';
-	for (attempt = 0; attempt < 2; attempt++) {
-		if (!db_ensure(db))
-			return CLP_ERR_UNAVAILABLE;
-		res = PQexecPrepared(db->conn, db_stmts[stmt].name,
-		    db_stmts[stmt].nparams, params, NULL, NULL, 0);
-		status = PQresultStatus(res);
-		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
-			*out = res;
-			return CLP_OK;
-		}
-		if (!db_connection_lost(db, res)) {
-			enum clp_err err = db_classify(db, res,
-			    db_stmts[stmt].name);
-
-			PQclear(res);
-			return err;
-		}
-		PQclear(res);
-		log_warn("%s: database connection lost", db_stmts[stmt].name);
-		db_drop(db);
-		if (!db_stmts[stmt].retry_safe)
+	if (PQenterPipelineMode(conn) != 1)
+		return true;
+	for (i = 0; i < n; i++) {
+		job = jobs[i];
+		if (job->done)
+			continue;
+		if (PQsendQueryPrepared(conn, db_stmts[job->stmt].name,
+		    db_stmts[job->stmt].nparams, job->params, NULL, NULL,
+		    0) != 1)
+			break;
+		job->sent = true;
+		if (PQpipelineSync(conn) != 1)
 			break;
 	}
-	return CLP_ERR_UNAVAILABLE;
+	for (i = 0; i < n; i++) {
+		job = jobs[i];
+		if (job->done || !job->sent)
+			continue;
+		res = PQgetResult(conn);
+		status = PQresultStatus(res);
+		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+			job->res = res;
+			job->err = CLP_OK;
+		} else if (db_connection_lost(db, res)) {
+			PQclear(res);
+			return true;
+		} else {
+			job->err = db_classify(job, res);
+			PQclear(res);
+		}
+		job->done = true;
+		/* The end of this job's results, then its Sync. */
+		if ((res = PQgetResult(conn)) != NULL) {
+			PQclear(res);
+			return true;
+		}
+		res = PQgetResult(conn);
+		status = PQresultStatus(res);
+		PQclear(res);
+		if (status != PGRES_PIPELINE_SYNC)
+			return true;
+	}
+	for (i = 0; i < n; i++)
+		if (!jobs[i]->done)
+			return true;	/* a send failed */
+	return PQexitPipelineMode(conn) != 1;
+}
+
+void
+db_run(struct db *db, struct db_job *const *jobs, size_t n)
+{
+	struct db_job *job;
+	size_t i, left = n;
+	int attempt;
+
+	for (i = 0; i < n; i++) {
+		jobs[i]->sent = jobs[i]->done = false;
+		jobs[i]->res = NULL;
+		jobs[i]->err = CLP_ERR_UNAVAILABLE;
+		jobs[i]->field[0] = '\0';
+	}
+	for (attempt = 0; attempt < 2 && left > 0; attempt++) {
+		if (!db_ensure(db) || !db_pipeline(db, jobs, n))
+			return;
+		log_warn("database connection lost");
+		db_drop(db);
+		/* A job that may have run is repeated only if that is safe. */
+		for (i = 0, left = 0; i < n; i++) {
+			job = jobs[i];
+			if (job->done)
+				continue;
+			if (job->sent && !db_stmts[job->stmt].retry_safe)
+				job->done = true;	/* unavailable */
+			else
+				left++;
+			job->sent = false;
+		}
+	}
+}
+
+void
+db_job_clear(struct db_job *job)
+{
+	PQclear(job->res);
+	job->res = NULL;
+}
+
+static void
+job_set(struct db_job *job, enum db_stmt stmt, const struct db_caller *c)
+{
+	memset(job->params, 0, sizeof(job->params));
+	job->stmt = stmt;
+	job->res = NULL;
+	if (c != NULL) {
+		job->params[0] = c->app_id;
+		job->params[1] = c->token_hash;
+	}
+}
+
+static const char *
+job_int(struct db_job *job, int slot, int64_t v)
+{
+	clp_int_format(v, job->ints[slot], sizeof(job->ints[slot]));
+	return job->ints[slot];
 }
 
 static bool
@@ -324,207 +407,171 @@ get_app(const PGresult *res, int row, struct db_app *app)
 	    sizeof(app->created_at)));
 }
 
-enum clp_err
-db_health(struct db *db)
+void
+db_job_health(struct db_job *job)
 {
-	PGresult *res;
-	enum clp_err err = db_exec(db, DB_HEALTH, NULL, &res);
+	job_set(job, DB_HEALTH, NULL);
+}
 
-	PQclear(res);
-	return err;
+void
+db_job_auth_lookup(struct db_job *job, const char *app_id)
+{
+	job_set(job, DB_AUTH_LOOKUP, NULL);
+	job->params[0] = app_id;
+}
+
+void
+db_job_authorize(struct db_job *job, const struct db_caller *c,
+    const char *level)
+{
+	job_set(job, DB_AUTHORIZE, c);
+	job->params[2] = level;
+}
+
+void
+db_job_balance(struct db_job *job, const struct db_caller *c,
+    int64_t user_id)
+{
+	job_set(job, DB_BALANCE, c);
+	job->params[2] = job_int(job, 0, user_id);
+}
+
+void
+db_job_record_order(struct db_job *job, const struct db_caller *c,
+    const struct input *in)
+{
+	job_set(job, DB_RECORD_ORDER, c);
+	job->params[2] = job_int(job, 0, in->user_id);
+	job->params[3] = job_int(job, 1, in->order_id);
+	job->params[4] = job_int(job, 2, in->total_cost);
+	job->params[5] = job_int(job, 3, in->completed_at);
+}
+
+void
+db_job_return_order(struct db_job *job, const struct db_caller *c,
+    int64_t order_id)
+{
+	job_set(job, DB_RETURN_ORDER, c);
+	job->params[2] = job_int(job, 0, order_id);
+}
+
+void
+db_job_create_app(struct db_job *job, const struct db_caller *c,
+    const char *name, const char *level, const char *new_hash)
+{
+	job_set(job, DB_CREATE_APP, c);
+	job->params[2] = name;
+	job->params[3] = level;
+	job->params[4] = new_hash;
+}
+
+void
+db_job_list_apps(struct db_job *job, const struct db_caller *c)
+{
+	job_set(job, DB_LIST_APPS, c);
+}
+
+void
+db_job_set_level(struct db_job *job, const struct db_caller *c,
+    const char *app_id, const char *level)
+{
+	job_set(job, DB_SET_LEVEL, c);
+	job->params[2] = app_id;
+	job->params[3] = level;
+}
+
+void
+db_job_delete_app(struct db_job *job, const struct db_caller *c,
+    const char *app_id)
+{
+	job_set(job, DB_DELETE_APP, c);
+	job->params[2] = app_id;
+}
+
+void
+db_job_rotate_token(struct db_job *job, const struct db_caller *c,
+    const char *app_id, const char *new_hash)
+{
+	job_set(job, DB_ROTATE_TOKEN, c);
+	job->params[2] = app_id;
+	job->params[3] = new_hash;
 }
 
 enum clp_err
-db_auth_lookup(struct db *db, const char *app_id, char *hash, size_t size)
+db_result(const struct db_job *job)
 {
-	const char *params[] = { app_id };
-	PGresult *res;
-	enum clp_err err;
-
-	if ((err = db_exec(db, DB_AUTH_LOOKUP, params, &res)) != CLP_OK)
-		goto out;
-	err = CLP_ERR_UNAUTHORIZED;
-	if (PQntuples(res) == 1 && get_str(res, 0, "token_hash", hash, size))
-		err = CLP_OK;
-out:
-	PQclear(res);
-	return err;
+	if (job->err != CLP_OK)
+		return job->err;
+	return PQntuples(job->res) == 1 ? CLP_OK : CLP_ERR_INTERNAL;
 }
 
 enum clp_err
-db_authorize(struct db *db, const struct db_caller *c, const char *level)
+db_result_auth_lookup(const struct db_job *job, char *hash, size_t size)
 {
-	const char *params[] = { c->app_id, c->token_hash, level };
-	PGresult *res;
-	enum clp_err err = db_exec(db, DB_AUTHORIZE, params, &res);
-
-	PQclear(res);
-	return err;
+	if (job->err != CLP_OK)
+		return job->err;
+	return PQntuples(job->res) == 1 &&
+	    get_str(job->res, 0, "token_hash", hash, size) ? CLP_OK :
+	    CLP_ERR_UNAUTHORIZED;
 }
 
 enum clp_err
-db_balance(struct db *db, const struct db_caller *c, int64_t user_id,
-    struct db_balance *out)
+db_result_balance(const struct db_job *job, struct db_balance *out)
 {
-	char user[CLP_INT_TEXT_MAX];
-	const char *params[] = { c->app_id, c->token_hash, user };
-	PGresult *res;
-	enum clp_err err;
+	const PGresult *res = job->res;
+	enum clp_err err = db_result(job);
 
-	clp_int_format(user_id, user, sizeof(user));
-	if ((err = db_exec(db, DB_BALANCE, params, &res)) != CLP_OK)
-		goto out;
-	err = CLP_ERR_INTERNAL;
-	if (PQntuples(res) == 1 &&
-	    get_i64(res, 0, "user_id", &out->user_id) &&
+	if (err != CLP_OK)
+		return err;
+	return get_i64(res, 0, "user_id", &out->user_id) &&
 	    get_i64(res, 0, "balance_hundredths", &out->balance) &&
 	    get_i64(res, 0, "orders", &out->orders) &&
-	    get_i64(res, 0, "returned_orders", &out->returned_orders))
-		err = CLP_OK;
-out:
-	PQclear(res);
-	return err;
+	    get_i64(res, 0, "returned_orders", &out->returned_orders) ?
+	    CLP_OK : CLP_ERR_INTERNAL;
 }
 
-/* record_order and return_order answer rows of the same shape. */
-static enum clp_err
-db_order_row(struct db *db, enum db_stmt stmt, const char *const *params,
-    const char *points_col, struct db_order *out)
+enum clp_err
+db_result_order(const struct db_job *job, struct db_order *out)
 {
-	PGresult *res;
-	enum clp_err err;
+	const PGresult *res = job->res;
+	enum clp_err err = db_result(job);
 	int c;
 
-	if ((err = db_exec(db, stmt, params, &res)) != CLP_OK)
-		goto out;
-	err = CLP_ERR_INTERNAL;
+	if (err != CLP_OK)
+		return err;
 	c = PQfnumber(res, "replayed");
-	if (PQntuples(res) == 1 && c >= 0 && !PQgetisnull(res, 0, c) &&
-	    get_i64(res, 0, "order_id", &out->order_id) &&
-	    get_i64(res, 0, "user_id", &out->user_id) &&
-	    get_i64(res, 0, points_col, &out->points)) {
-		out->replayed = PQgetvalue(res, 0, c)[0] == 't';
-		err = CLP_OK;
-	}
-out:
-	PQclear(res);
-	return err;
+	if (c < 0 || PQgetisnull(res, 0, c) ||
+	    !get_i64(res, 0, "order_id", &out->order_id) ||
+	    !get_i64(res, 0, "user_id", &out->user_id) ||
+	    !get_i64(res, 0, job->stmt == DB_RECORD_ORDER ?
+	    "points_hundredths" : "points_revoked_hundredths", &out->points))
+		return CLP_ERR_INTERNAL;
+	out->replayed = PQgetvalue(res, 0, c)[0] == 't';
+	return CLP_OK;
 }
 
 enum clp_err
-db_record_order(struct db *db, const struct db_caller *c,
-    const struct input *in, struct db_order *out)
+db_result_app(const struct db_job *job, struct db_app *out)
 {
-	char user[CLP_INT_TEXT_MAX], order[CLP_INT_TEXT_MAX];
-	char cost[CLP_INT_TEXT_MAX], at[CLP_INT_TEXT_MAX];
-	const char *params[] = { c->app_id, c->token_hash, user, order, cost,
-	    at };
+	enum clp_err err = db_result(job);
 
-	clp_int_format(in->user_id, user, sizeof(user));
-	clp_int_format(in->order_id, order, sizeof(order));
-	clp_int_format(in->total_cost, cost, sizeof(cost));
-	clp_int_format(in->completed_at, at, sizeof(at));
-	return db_order_row(db, DB_RECORD_ORDER, params, "points_hundredths",
-	    out);
+	if (err != CLP_OK)
+		return err;
+	return get_app(job->res, 0, out) ? CLP_OK : CLP_ERR_INTERNAL;
 }
 
 enum clp_err
-db_return_order(struct db *db, const struct db_caller *c, int64_t order_id,
-    struct db_order *out)
+db_result_apps(const struct db_job *job, db_app_cb cb, void *ctx)
 {
-	char order[CLP_INT_TEXT_MAX];
-	const char *params[] = { c->app_id, c->token_hash, order };
-
-	clp_int_format(order_id, order, sizeof(order));
-	return db_order_row(db, DB_RETURN_ORDER, params,
-	    "points_revoked_hundredths", out);
-}
-
-enum clp_err
-db_create_app(struct db *db, const struct db_caller *c, const char *name,
-    const char *level, const char *new_hash, struct db_app *out)
-{
-	const char *params[] = { c->app_id, c->token_hash, name, level,
-	    new_hash };
-	PGresult *res;
-	enum clp_err err;
-
-	if ((err = db_exec(db, DB_CREATE_APP, params, &res)) != CLP_OK)
-		goto out;
-	err = PQntuples(res) == 1 && get_app(res, 0, out) ? CLP_OK :
-	    CLP_ERR_INTERNAL;
-out:
-	PQclear(res);
-	return err;
-}
-
-enum clp_err
-db_list_apps(struct db *db, const struct db_caller *c, db_app_cb cb,
-    void *ctx)
-{
-	const char *params[] = { c->app_id, c->token_hash };
 	struct db_app app;
-	PGresult *res;
-	enum clp_err err;
 	int i;
 
-	if ((err = db_exec(db, DB_LIST_APPS, params, &res)) != CLP_OK)
-		goto out;
-	for (i = 0; i < PQntuples(res); i++) {
-		if (!get_app(res, i, &app) || !cb(ctx, &app)) {
-			err = CLP_ERR_INTERNAL;
-			goto out;
-		}
-	}
-out:
-	PQclear(res);
-	return err;
-}
-
-enum clp_err
-db_set_level(struct db *db, const struct db_caller *c, const char *app_id,
-    const char *level, struct db_app *out)
-{
-	const char *params[] = { c->app_id, c->token_hash, app_id, level };
-	PGresult *res;
-	enum clp_err err;
-
-	if ((err = db_exec(db, DB_SET_LEVEL, params, &res)) != CLP_OK)
-		goto out;
-	err = PQntuples(res) == 1 && get_app(res, 0, out) ? CLP_OK :
-	    CLP_ERR_INTERNAL;
-out:
-	PQclear(res);
-	return err;
-}
-
-enum clp_err
-db_delete_app(struct db *db, const struct db_caller *c, const char *app_id)
-{
-	const char *params[] = { c->app_id, c->token_hash, app_id };
-	PGresult *res;
-	enum clp_err err;
-
-	if ((err = db_exec(db, DB_DELETE_APP, params, &res)) == CLP_OK &&
-	    PQntuples(res) != 1)
-		err = CLP_ERR_INTERNAL;
-	PQclear(res);
-	return err;
-}
-
-enum clp_err
-db_rotate_token(struct db *db, const struct db_caller *c, const char *app_id,
-    const char *new_hash)
-{
-	const char *params[] = { c->app_id, c->token_hash, app_id, new_hash };
-	PGresult *res;
-	enum clp_err err;
-
-	if ((err = db_exec(db, DB_ROTATE_TOKEN, params, &res)) == CLP_OK &&
-	    PQntuples(res) != 1)
-		err = CLP_ERR_INTERNAL;
-	PQclear(res);
-	return err;
+	if (job->err != CLP_OK)
+		return job->err;
+	for (i = 0; i < PQntuples(job->res); i++)
+		if (!get_app(job->res, i, &app) || !cb(ctx, &app))
+			return CLP_ERR_INTERNAL;
+	return CLP_OK;
 }
 
 enum clp_err
@@ -543,7 +590,8 @@ db_create_master(struct db *db, const char *token_hash, const char *app_id,
 	    params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		err = db_connection_lost(db, res) ? CLP_ERR_UNAVAILABLE :
-		    db_classify(db, res, "create_master");
+		    error_from_sqlstate(PQresultErrorField(res,
+		    PG_DIAG_SQLSTATE));
 		goto out;
 	}
 	err = PQntuples(res) == 1 && get_str(res, 0, "app_id", app_id_out,

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "error.h"
+#include "points.h"
 #include "token.h"
 #include "validate.h"
 
@@ -27,14 +28,33 @@ struct db {
 	const char	*conninfo;
 	int64_t		 retry_at_ms;	/* no reconnect attempt before this */
 	int		 backoff_ms;
-	/* The field named by the last CLV01 (invalid_field) error. */
-	char		 field[DB_FIELD_MAX];
 };
 
 /* Who is calling: the app id and the hash its token verified against. */
 struct db_caller {
 	const char	*app_id;
 	const char	*token_hash;
+};
+
+#define DB_PARAMS_MAX	6
+#define DB_INTS_MAX	4
+
+/*
+ * One call of the SQL API: set up by a db_job_*() function, run by
+ * db_run() with others, read by a db_result_*() function, then released
+ * by db_job_clear().  The parameters point at the caller's strings, which
+ * must stay put until db_run() returns.
+ */
+struct db_job {
+	int		 stmt;		/* db.c's statement table */
+	const char	*params[DB_PARAMS_MAX];
+	char		 ints[DB_INTS_MAX][CLP_INT_TEXT_MAX];
+	bool		 sent;
+	bool		 done;
+	PGresult	*res;		/* the rows, when err is CLP_OK */
+	enum clp_err	 err;
+	/* The field named by a CLV01 (invalid_field) error. */
+	char		 field[DB_FIELD_MAX];
 };
 
 struct db_balance {
@@ -66,30 +86,56 @@ void		db_close(struct db *);
 /* Connects and prepares every statement; false if the database is down. */
 bool		db_connect(struct db *);
 
-enum clp_err	db_health(struct db *);
-/* The stored hash of a live application, or CLP_ERR_UNAUTHORIZED. */
-enum clp_err	db_auth_lookup(struct db *, const char *app_id, char *hash,
-		    size_t size);
-enum clp_err	db_authorize(struct db *, const struct db_caller *,
+/*
+ * Runs the jobs in order on the one connection, sent together as a
+ * libpq pipeline: one round trip for all, each in its own transaction
+ * (its own Sync), so one job's error touches no other.  If the connection
+ * is lost, the jobs that never reached the server and those safe to
+ * repeat are run once more on a new connection; the others answer
+ * CLP_ERR_UNAVAILABLE.
+ */
+void		db_run(struct db *, struct db_job *const *jobs, size_t n);
+void		db_job_clear(struct db_job *);
+
+void		db_job_health(struct db_job *);
+void		db_job_auth_lookup(struct db_job *, const char *app_id);
+void		db_job_authorize(struct db_job *, const struct db_caller *,
 		    const char *level);
-enum clp_err	db_balance(struct db *, const struct db_caller *,
-		    int64_t user_id, struct db_balance *);
-enum clp_err	db_record_order(struct db *, const struct db_caller *,
-		    const struct input *, struct db_order *);
-enum clp_err	db_return_order(struct db *, const struct db_caller *,
-		    int64_t order_id, struct db_order *);
-enum clp_err	db_create_app(struct db *, const struct db_caller *,
-		    const char *name, const char *level, const char *new_hash,
-		    struct db_app *);
-/* Calls cb for each application; stops with CLP_ERR_INTERNAL if cb fails. */
-enum clp_err	db_list_apps(struct db *, const struct db_caller *,
-		    db_app_cb cb, void *ctx);
-enum clp_err	db_set_level(struct db *, const struct db_caller *,
-		    const char *app_id, const char *level, struct db_app *);
-enum clp_err	db_delete_app(struct db *, const struct db_caller *,
+void		db_job_balance(struct db_job *, const struct db_caller *,
+		    int64_t user_id);
+void		db_job_record_order(struct db_job *, const struct db_caller *,
+		    const struct input *);
+void		db_job_return_order(struct db_job *, const struct db_caller *,
+		    int64_t order_id);
+void		db_job_create_app(struct db_job *, const struct db_caller *,
+		    const char *name, const char *level,
+		    const char *new_hash);
+void		db_job_list_apps(struct db_job *, const struct db_caller *);
+void		db_job_set_level(struct db_job *, const struct db_caller *,
+		    const char *app_id, const char *level);
+void		db_job_delete_app(struct db_job *, const struct db_caller *,
 		    const char *app_id);
-enum clp_err	db_rotate_token(struct db *, const struct db_caller *,
+void		db_job_rotate_token(struct db_job *, const struct db_caller *,
 		    const char *app_id, const char *new_hash);
+
+/*
+ * The outcome of a job that has run: the job's error, or CLP_OK with the
+ * row read into out, or CLP_ERR_INTERNAL if the row is not what the SQL
+ * API promises.
+ */
+enum clp_err	db_result(const struct db_job *);	/* one row, unread */
+/* The stored hash of a live application, or CLP_ERR_UNAUTHORIZED. */
+enum clp_err	db_result_auth_lookup(const struct db_job *, char *hash,
+		    size_t size);
+enum clp_err	db_result_balance(const struct db_job *, struct db_balance *);
+/* record_order and return_order. */
+enum clp_err	db_result_order(const struct db_job *, struct db_order *);
+/* create_app and set_level. */
+enum clp_err	db_result_app(const struct db_job *, struct db_app *);
+/* list_apps: cb for each application; CLP_ERR_INTERNAL if cb fails. */
+enum clp_err	db_result_apps(const struct db_job *, db_app_cb cb,
+		    void *ctx);
+
 /*
  * Creates the master application (run by the migrating admin, not by
  * clp_service).  app_id NULL lets the database choose; the id is copied

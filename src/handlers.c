@@ -11,26 +11,23 @@
 /* The apps list is the largest body; this bounds it (about 20,000 apps). */
 #define HANDLERS_BODY_MAX	(4u * 1024 * 1024)
 
-struct call {
-	struct service		*svc;
-	struct request		*req;
-	const struct route	*route;
-	struct db_caller	 caller;
-	struct input		 in;
-	struct token		 token;
-};
-
-static void		respond_error(struct call *, enum clp_err,
-			    const char *, const char *);
-static void		respond_ok(struct call *, int, const char *);
-static enum clp_err	validate_input(struct call *);
-static enum clp_err	run_op(struct call *, int *, const char **);
+static void		respond_error(struct service *, struct handlers_call *,
+			    enum clp_err, const char *, const char *);
+static void		finish(struct service *, struct handlers_call *,
+			    enum clp_err, const char *, const char *, int,
+			    const char *);
+static enum clp_err	validate_input(struct handlers_call *);
+static bool		authenticated(struct service *,
+			    struct handlers_call *);
+static enum clp_err	op_submit(struct handlers_call *);
+static enum clp_err	op_finish(struct service *, struct handlers_call *,
+			    int *, const char **);
 static void		write_app(struct jsonw *, const struct db_app *, bool);
 static bool		list_app_cb(void *, const struct db_app *);
 static void		write_token(struct jsonw *, const char *, const char *);
-static enum clp_err	make_token(struct call *, char *, size_t, char *,
-			    size_t);
-static void		handle_health(struct call *);
+static enum clp_err	make_token(struct handlers_call *);
+static void		finish_health(struct service *,
+			    struct handlers_call *);
 
 bool
 handlers_init(struct service *svc, const char *conninfo)
@@ -50,11 +47,11 @@ handlers_cleanup(struct service *svc)
 }
 
 static void
-respond_error(struct call *c, enum clp_err err, const char *field,
-    const char *allow)
+respond_error(struct service *svc, struct handlers_call *c, enum clp_err err,
+    const char *field, const char *allow)
 {
 	const struct error_info *e = error_info(err);
-	struct jsonw *w = &c->svc->out;
+	struct jsonw *w = &svc->out;
 	const char *headers = NULL;
 	char allow_header[96];
 
@@ -92,19 +89,25 @@ handlers_error_body(struct jsonw *w, enum clp_err err, const char *field)
 	jsonw_lit(w, "}}");
 }
 
+/* The response, and the end of the call: its secrets are wiped. */
 static void
-respond_ok(struct call *c, int status, const char *reason)
+finish(struct service *svc, struct handlers_call *c, enum clp_err err,
+    const char *field, const char *allow, int status, const char *reason)
 {
-	if (jsonw_failed(&c->svc->out)) {
-		respond_error(c, CLP_ERR_INTERNAL, NULL, NULL);
-		return;
-	}
-	request_respond(c->req, status, reason, NULL, &c->svc->out);
+	if (err == CLP_OK && jsonw_failed(&svc->out))
+		err = CLP_ERR_INTERNAL;
+	if (err != CLP_OK)
+		respond_error(svc, c, err, field, allow);
+	else
+		request_respond(c->req, status, reason, NULL, &svc->out);
+	db_job_clear(&c->job);
+	explicit_bzero(&c->token, sizeof(c->token));
+	explicit_bzero(c->secret, sizeof(c->secret));
 }
 
 /* 413, 415, 400, 422 — in the SPEC's order. */
 static enum clp_err
-validate_input(struct call *c)
+validate_input(struct handlers_call *c)
 {
 	const struct route *rt = c->route;
 	struct request *r = c->req;
@@ -169,11 +172,10 @@ list_app_cb(void *ctx, const struct db_app *app)
 
 /* A new secret and its hash, for create_app and rotate_token. */
 static enum clp_err
-make_token(struct call *c, char *secret, size_t secret_size, char *hash,
-    size_t hash_size)
+make_token(struct handlers_call *c)
 {
-	if (secret_size <= TOKEN_SECRET_LEN || !token_new_secret(secret) ||
-	    !token_hash(secret, hash, hash_size)) {
+	if (!token_new_secret(c->secret) ||
+	    !token_hash(c->secret, c->new_hash, sizeof(c->new_hash))) {
 		log_msg(LOG_LEVEL_ERROR, c->req->request_id,
 		    "token generation failed");
 		return CLP_ERR_INTERNAL;
@@ -181,14 +183,57 @@ make_token(struct call *c, char *secret, size_t secret_size, char *hash,
 	return CLP_OK;
 }
 
-/* The operation itself; on success the body is in svc->out. */
+/* The endpoint's call, ready for db_run(). */
 static enum clp_err
-run_op(struct call *c, int *status, const char **reason)
+op_submit(struct handlers_call *c)
 {
-	struct jsonw *w = &c->svc->out;
-	struct db *db = &c->svc->db;
+	struct db_job *job = &c->job;
 	struct input *in = &c->in;
-	char secret[TOKEN_SECRET_LEN + 1], hash[TOKEN_HASH_MAX];
+	enum clp_err err;
+
+	switch (c->route->op) {
+	case OP_BALANCE:
+		db_job_balance(job, &c->caller, in->user_id);
+		return CLP_OK;
+	case OP_RECORD_ORDER:
+		db_job_record_order(job, &c->caller, in);
+		return CLP_OK;
+	case OP_RETURN_ORDER:
+		db_job_return_order(job, &c->caller, in->order_id);
+		return CLP_OK;
+	case OP_CREATE_APP:
+		if ((err = make_token(c)) == CLP_OK)
+			db_job_create_app(job, &c->caller,
+			    in->application_name, in->access_level,
+			    c->new_hash);
+		return err;
+	case OP_LIST_APPS:
+		db_job_list_apps(job, &c->caller);
+		return CLP_OK;
+	case OP_SET_LEVEL:
+		db_job_set_level(job, &c->caller, in->app_id,
+		    in->access_level);
+		return CLP_OK;
+	case OP_DELETE_APP:
+		db_job_delete_app(job, &c->caller, in->app_id);
+		return CLP_OK;
+	case OP_ROTATE_TOKEN:
+		if ((err = make_token(c)) == CLP_OK)
+			db_job_rotate_token(job, &c->caller, in->app_id,
+			    c->new_hash);
+		return err;
+	default:
+		return CLP_ERR_INTERNAL;
+	}
+}
+
+/* The endpoint's answer from its call's rows, into svc->out. */
+static enum clp_err
+op_finish(struct service *svc, struct handlers_call *c, int *status,
+    const char **reason)
+{
+	struct jsonw *w = &svc->out;
+	const struct db_job *job = &c->job;
 	struct db_balance bal;
 	struct db_order ord;
 	struct db_app app;
@@ -199,7 +244,7 @@ run_op(struct call *c, int *status, const char **reason)
 	jsonw_reset(w);
 	switch (c->route->op) {
 	case OP_BALANCE:
-		if ((err = db_balance(db, &c->caller, in->user_id, &bal)))
+		if ((err = db_result_balance(job, &bal)) != CLP_OK)
 			return err;
 		jsonw_lit(w, "{");
 		jsonw_key(w, "user_id");
@@ -214,10 +259,7 @@ run_op(struct call *c, int *status, const char **reason)
 		return CLP_OK;
 	case OP_RECORD_ORDER:
 	case OP_RETURN_ORDER:
-		err = c->route->op == OP_RECORD_ORDER ?
-		    db_record_order(db, &c->caller, in, &ord) :
-		    db_return_order(db, &c->caller, in->order_id, &ord);
-		if (err != CLP_OK)
+		if ((err = db_result_order(job, &ord)) != CLP_OK)
 			return err;
 		if (c->route->op == OP_RECORD_ORDER && !ord.replayed) {
 			*status = 201;
@@ -238,71 +280,60 @@ run_op(struct call *c, int *status, const char **reason)
 		jsonw_lit(w, "}");
 		return CLP_OK;
 	case OP_CREATE_APP:
-		if ((err = make_token(c, secret, sizeof(secret), hash,
-		    sizeof(hash))) != CLP_OK)
+		if ((err = db_result_app(job, &app)) != CLP_OK)
 			return err;
-		if ((err = db_create_app(db, &c->caller, in->application_name,
-		    in->access_level, hash, &app)) != CLP_OK)
-			goto out;
 		*status = 201;
 		*reason = "Created";
 		jsonw_lit(w, "{");
 		write_app(w, &app, false);
-		write_token(w, app.app_id, secret);
+		write_token(w, app.app_id, c->secret);
 		jsonw_key(w, "created_at");
 		jsonw_cstr(w, app.created_at);
 		jsonw_lit(w, "}");
-		goto out;
+		return CLP_OK;
 	case OP_LIST_APPS:
 		jsonw_lit(w, "{\"apps\":[");
-		if ((err = db_list_apps(db, &c->caller, list_app_cb, w)))
+		if ((err = db_result_apps(job, list_app_cb, w)) != CLP_OK)
 			return err;
 		jsonw_lit(w, "]}");
 		return CLP_OK;
 	case OP_SET_LEVEL:
-		if ((err = db_set_level(db, &c->caller, in->app_id,
-		    in->access_level, &app)) != CLP_OK)
+		if ((err = db_result_app(job, &app)) != CLP_OK)
 			return err;
 		jsonw_lit(w, "{");
 		write_app(w, &app, false);
 		jsonw_lit(w, "}");
 		return CLP_OK;
 	case OP_DELETE_APP:
-		if ((err = db_delete_app(db, &c->caller, in->app_id)))
+		if ((err = db_result(job)) != CLP_OK)
 			return err;
 		jsonw_lit(w, "{");
 		jsonw_key(w, "app_id");
-		jsonw_cstr(w, in->app_id);
+		jsonw_cstr(w, c->in.app_id);
 		jsonw_key(w, "deleted");
 		jsonw_lit(w, "true}");
 		return CLP_OK;
 	case OP_ROTATE_TOKEN:
-		if ((err = make_token(c, secret, sizeof(secret), hash,
-		    sizeof(hash))) != CLP_OK)
+		if ((err = db_result(job)) != CLP_OK)
 			return err;
-		if ((err = db_rotate_token(db, &c->caller, in->app_id, hash)))
-			goto out;
 		/* Our own cached secret for that app is now stale. */
-		auth_forget(&c->svc->auth, in->app_id);
+		auth_forget(&svc->auth, c->in.app_id);
 		jsonw_lit(w, "{");
 		jsonw_key(w, "app_id");
-		jsonw_cstr(w, in->app_id);
-		write_token(w, in->app_id, secret);
+		jsonw_cstr(w, c->in.app_id);
+		write_token(w, c->in.app_id, c->secret);
 		jsonw_lit(w, "}");
-		goto out;
+		return CLP_OK;
 	default:
 		return CLP_ERR_INTERNAL;
 	}
-out:
-	explicit_bzero(secret, sizeof(secret));
-	return err;
 }
 
 static void
-handle_health(struct call *c)
+finish_health(struct service *svc, struct handlers_call *c)
 {
-	struct jsonw *w = &c->svc->out;
-	bool up = db_health(&c->svc->db) == CLP_OK;
+	struct jsonw *w = &svc->out;
+	bool up = c->job.err == CLP_OK;
 
 	jsonw_reset(w);
 	jsonw_lit(w, up ? "{\"status\":\"ok\"}" :
@@ -312,61 +343,101 @@ handle_health(struct call *c)
 	else
 		request_respond(c->req, 503, "Service Unavailable",
 		    "Retry-After: 1\r\n", w);
+	db_job_clear(&c->job);
 }
 
-void
-handlers_handle(void *ctx, struct request *req)
+/* The token is good: validate, then the endpoint's call. */
+static bool
+authenticated(struct service *svc, struct handlers_call *c)
 {
-	struct call c;
-	struct route_match m;
-	const char *hash, *field = NULL, *reason = "OK", *allow = NULL;
 	enum clp_err err;
-	int status = 200;
 
-	memset(&c, 0, sizeof(c));
-	c.svc = ctx;
-	c.req = req;
-
-	router_match(req->method, req->path, &m, &c.in);
-	if ((err = m.err) != CLP_OK) {
-		allow = m.allow;
-		goto out;
-	}
-	c.route = m.route;
-	if (c.route->op == OP_HEALTH) {
-		handle_health(&c);
-		return;
-	}
-
-	if (!token_parse_bearer(req->authorization, &c.token)) {
-		err = CLP_ERR_UNAUTHORIZED;
-		goto out;
-	}
-	if ((err = auth_verify(&c.svc->auth, &c.svc->db, &c.token, &hash)))
-		goto out;
-	c.caller.app_id = c.token.app_id;
-	c.caller.token_hash = hash;
-
-	if ((err = validate_input(&c)) != CLP_OK) {
+	c->caller.app_id = c->token.app_id;
+	c->caller.token_hash = c->hash;
+	if ((c->invalid = validate_input(c)) != CLP_OK) {
 		/* 401 and 403 outrank every validation error, and only the
 		 * database knows the caller's level right now. */
-		enum clp_err auth_err = db_authorize(&c.svc->db, &c.caller,
-		    c.route->level);
+		db_job_authorize(&c->job, &c->caller, c->route->level);
+		c->step = HANDLERS_STEP_AUTHORIZE;
+		return true;
+	}
+	if ((err = op_submit(c)) != CLP_OK) {
+		finish(svc, c, err, NULL, NULL, 0, NULL);
+		return false;
+	}
+	c->step = HANDLERS_STEP_OP;
+	return true;
+}
 
-		if (auth_err != CLP_OK)
-			err = auth_err;
-		else if (error_info(err)->status == 422)
-			field = c.in.bad_field;	/* may be "" (a key "") */
-	} else if ((err = run_op(&c, &status, &reason)) ==
-	    CLP_ERR_INVALID_FIELD) {
-		field = c.svc->db.field;
+bool
+handlers_begin(struct service *svc, struct handlers_call *c,
+    struct request *req)
+{
+	struct route_match m;
+
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	router_match(req->method, req->path, &m, &c->in);
+	if (m.err != CLP_OK) {
+		finish(svc, c, m.err, NULL, m.allow, 0, NULL);
+		return false;
+	}
+	c->route = m.route;
+	if (c->route->op == OP_HEALTH) {
+		db_job_health(&c->job);
+		c->step = HANDLERS_STEP_HEALTH;
+		return true;
+	}
+	if (!token_parse_bearer(req->authorization, &c->token)) {
+		finish(svc, c, CLP_ERR_UNAUTHORIZED, NULL, NULL, 0, NULL);
+		return false;
+	}
+	if (auth_cached(&svc->auth, &c->token, c->hash, sizeof(c->hash)))
+		return authenticated(svc, c);
+	db_job_auth_lookup(&c->job, c->token.app_id);
+	c->step = HANDLERS_STEP_AUTH;
+	return true;
+}
+
+bool
+handlers_resume(struct service *svc, struct handlers_call *c)
+{
+	const char *field = NULL, *reason = NULL;
+	char stored[TOKEN_HASH_MAX] = "";
+	enum clp_err err;
+	int status = 0;
+
+	switch (c->step) {
+	case HANDLERS_STEP_HEALTH:
+		finish_health(svc, c);
+		return false;
+	case HANDLERS_STEP_AUTH:
+		err = db_result_auth_lookup(&c->job, stored, sizeof(stored));
+		db_job_clear(&c->job);
+		if ((err = auth_verify(&svc->auth, &c->token, err, stored)) ==
+		    CLP_OK) {
+			memcpy(c->hash, stored, strlen(stored) + 1);
+			return authenticated(svc, c);
+		}
+		break;
+	case HANDLERS_STEP_AUTHORIZE:
+		if ((err = c->job.err) == CLP_OK) {
+			err = c->invalid;
+			if (error_info(err)->status == 422)
+				field = c->in.bad_field; /* may be "" */
+		}
+		break;
+	case HANDLERS_STEP_OP:
+		if ((err = op_finish(svc, c, &status, &reason)) ==
+		    CLP_ERR_INVALID_FIELD)
+			field = c->job.field;
+		break;
+	default:
+		err = CLP_ERR_INTERNAL;
+		break;
 	}
 	if (err == CLP_ERR_UNAUTHORIZED)
-		auth_forget(&c.svc->auth, c.caller.app_id);
-out:
-	if (err != CLP_OK)
-		respond_error(&c, err, field, allow);
-	else
-		respond_ok(&c, status, reason);
-	explicit_bzero(&c.token, sizeof(c.token));
+		auth_forget(&svc->auth, c->token.app_id);
+	finish(svc, c, err, field, NULL, status, reason);
+	return false;
 }

@@ -16,6 +16,7 @@
 #include "master.h"
 #include "pool.h"
 #include "request.h"
+#include "server.h"
 #include "token.h"
 #include "validate.h"
 
@@ -95,7 +96,7 @@ serve(void *arg, volatile sig_atomic_t *stop)
 	}
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);
-	request_serve(w->listen_fd, stop, handlers_handle, svc);
+	server_run(w->listen_fd, stop, svc);
 out:
 	handlers_cleanup(svc);
 	free(svc);
@@ -182,10 +183,6 @@ main(int argc, char **argv)
 	if (master_cmd)
 		return master_init(o.database, o.token_file, o.token_out);
 
-	if (!request_lib_init()) {
-		log_error("libfcgi initialisation failed");
-		return 1;
-	}
 	w.database = o.database;
 	w.socket_path = NULL;
 	if ((o.listen == NULL || *o.listen == '\0') && stdin_is_listener()) {

@@ -1,8 +1,6 @@
 /*
- * request.c — libfcgi glue.
+ * request.c — a FastCGI request's parameters and body, and its response.
  */
-#include <errno.h>
-#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,21 +10,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcgiapp.h>
+
 #include "log.h"
 #include "points.h"
 #include "request.h"
 
-static void	request_load(struct request *);
+/* Where request_take_body() is in the stream's STDIN. */
+struct body_cursor {
+	const struct fcgi_stream	*fcgi;
+	size_t				 off;
+};
+
 static void	request_new_id(char *, size_t);
 static bool	head_add(char *, size_t *, size_t, const char *, size_t);
-static void	request_serve_one(struct request *, request_handler, void *);
-static int	request_read_fcgx(void *, char *, int);
-
-bool
-request_lib_init(void)
-{
-	return FCGX_Init() == 0;
-}
+static int	request_read_stdin(void *, char *, int);
 
 int
 request_listen(const char *spec, int backlog, int mode)
@@ -76,41 +74,46 @@ request_new_id(char *out, size_t size)
 	snprintf(out, size, "%016" PRIx64 "%016" PRIx64, prefix, ++counter);
 }
 
-static void
+void
 request_load(struct request *r)
 {
-	FCGX_ParamArray env = r->fcgx.envp;
+	char **v = r->fcgi->values;
+	struct body_cursor cursor = { r->fcgi, 0 };
 	const char *id;
 	char *uri;
 
-	r->method = FCGX_GetParam("REQUEST_METHOD", env);
-	r->path = FCGX_GetParam("DOCUMENT_URI", env);
-	r->query = FCGX_GetParam("QUERY_STRING", env);
-	r->content_type = FCGX_GetParam("CONTENT_TYPE", env);
-	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
-	if (r->path == NULL && (uri = FCGX_GetParam("REQUEST_URI", env))) {
+	r->method = v[FCGI_P_METHOD];
+	r->path = v[FCGI_P_DOCUMENT_URI];
+	r->query = v[FCGI_P_QUERY];
+	r->content_type = v[FCGI_P_CONTENT_TYPE];
+	r->authorization = v[FCGI_P_AUTHORIZATION];
+	if (r->path == NULL && (uri = v[FCGI_P_REQUEST_URI]) != NULL) {
 		/* Without DOCUMENT_URI route on the raw path: cut the query
-		 * in place (the params are this request's own memory). */
+		 * in place (the values are this request's own memory). */
 		char *q = strchr(uri, '?');
 
 		if (q != NULL)
 			*q = '\0';
 		r->path = uri;
 	}
-	id = FCGX_GetParam("HTTP_X_REQUEST_ID", env);
+	id = v[FCGI_P_REQUEST_ID];
 	if (request_id_valid(id))
 		memcpy(r->request_id, id, strlen(id) + 1);	/* <= 128 */
 	else
 		request_new_id(r->request_id, sizeof(r->request_id));
 
-	request_take_body(r, FCGX_GetParam("CONTENT_LENGTH", env),
-	    request_read_fcgx, r->fcgx.in);
+	request_take_body(r, v[FCGI_P_CONTENT_LENGTH], request_read_stdin,
+	    &cursor);
 }
 
 static int
-request_read_fcgx(void *stream, char *buf, int n)
+request_read_stdin(void *src, char *buf, int n)
 {
-	return FCGX_GetStr(buf, n, stream);
+	struct body_cursor *c = src;
+	size_t got = fcgi_body(c->fcgi, c->off, buf, (size_t)n);
+
+	c->off += got;
+	return (int)got;
 }
 
 void
@@ -136,73 +139,6 @@ request_take_body(struct request *r, const char *content_length,
 	else if (got > 0)
 		r->body_len = (size_t)got;
 	r->body[r->body_len] = '\0';
-}
-
-static void
-request_serve_one(struct request *r, request_handler handler, void *ctx)
-{
-	request_load(r);
-	handler(ctx, r);
-	FCGX_Finish_r(&r->fcgx);
-}
-
-void
-request_serve(int listen_fd, volatile sig_atomic_t *stop,
-    request_handler handler, void *ctx)
-{
-	struct request *r;
-	sigset_t term;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		log_error("out of memory");
-		return;
-	}
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGINT);
-	sigaddset(&term, SIGALRM);	/* pool.c's repeat of a stop */
-	sigprocmask(SIG_BLOCK, &term, NULL);
-	/* Fail the accept on EINTR so a stop signal ends the wait. */
-	FCGX_InitRequest(&r->fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!*stop) {
-		int rc;
-
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
-		/* A signal that arrived while blocked is handled just above;
-		 * one that lands between here and accept() is repeated (by the
-		 * pool master, or by pool.c's alarm) until this worker exits. */
-		rc = *stop ? -1 : FCGX_Accept_r(&r->fcgx);
-		sigprocmask(SIG_BLOCK, &term, NULL);
-		if (rc < 0) {
-			if (!*stop && errno != EINTR) {
-				log_error("accept failed: %s", strerror(errno));
-				usleep(100000);
-			}
-			continue;
-		}
-		request_serve_one(r, handler, ctx);
-	}
-	/*
-	 * Stopping: serve the connections already queued on the socket
-	 * instead of letting close() reset them, while poll() says one is
-	 * there.  (Not O_NONBLOCK: the listening socket's flags are shared
-	 * with the other workers, which may not be stopping.)  If another
-	 * worker takes the last one first, the master's repeated SIGTERM
-	 * ends this accept().
-	 */
-	while (poll(&(struct pollfd){ .fd = listen_fd, .events = POLLIN }, 1,
-	    0) > 0) {
-		int rc;
-
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
-		rc = FCGX_Accept_r(&r->fcgx);
-		sigprocmask(SIG_BLOCK, &term, NULL);
-		if (rc < 0)
-			break;
-		request_serve_one(r, handler, ctx);
-	}
-	FCGX_Free(&r->fcgx, 0);
-	free(r);
 }
 
 /* Appends n bytes to a bounded head; false once it would overflow. */
@@ -241,6 +177,6 @@ request_respond(struct request *r, int status, const char *reason,
 		log_error("response head too long");
 		return;
 	}
-	FCGX_PutStr(head, (int)len, r->fcgx.out);
-	FCGX_PutStr(body->data, (int)body->len, r->fcgx.out);
+	if (!fcgi_respond(r->fcgi, r->out, head, len, body->data, body->len))
+		log_error("response too long for the connection's buffer");
 }

@@ -1,48 +1,39 @@
 /*
  * request.h — one FastCGI request: its parameters, its body (read up to
- * the 16 KiB cap), its request id, and writing the response.  The accept
- * loop lives here too; it knows nothing of routes or SQL.
+ * the 16 KiB cap), its request id, and writing the response into its
+ * connection's output.  The records themselves are fcgi.c's; the
+ * connections server.c's.  It knows nothing of routes or SQL.
  */
 #ifndef CLP_REQUEST_H
 #define CLP_REQUEST_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <fcgiapp.h>
-
+#include "fcgi.h"
 #include "jsonw.h"
 #include "validate.h"
 
 #define REQUEST_ID_MAX	128
 
 struct request {
-	FCGX_Request	 fcgx;
-	const char	*method;
-	const char	*path;		/* normalised by nginx, no query */
-	const char	*query;
-	const char	*content_type;
-	const char	*authorization;
-	char		 request_id[REQUEST_ID_MAX + 1];
-	bool		 body_too_large;
-	size_t		 body_len;
-	char		 body[VALIDATE_BODY_MAX + 1];
+	struct fcgi_stream	*fcgi;	/* the connection's records */
+	struct jsonw		*out;	/* the connection's bytes to send */
+	const char		*method;
+	const char		*path;	/* normalised by nginx, no query */
+	const char		*query;
+	const char		*content_type;
+	const char		*authorization;
+	char			 request_id[REQUEST_ID_MAX + 1];
+	bool			 body_too_large;
+	size_t			 body_len;
+	char			 body[VALIDATE_BODY_MAX + 1];
 };
 
-typedef void (*request_handler)(void *ctx, struct request *);
-
-/* Once per process, before the first request_serve(). */
-bool	request_lib_init(void);
 /* Opens "unix:/path", "/path" or "host:port"; -1 on failure. */
 int	request_listen(const char *spec, int backlog, int mode);
-/*
- * Accepts and serves requests on listen_fd until *stop is set (by a
- * SIGTERM/SIGINT handler).  Those signals are blocked while a request is
- * served, so an in-flight request always completes.
- */
-void	request_serve(int listen_fd, volatile sig_atomic_t *stop,
-	    request_handler handler, void *ctx);
+/* Takes the parameters and body of the complete request in r->fcgi. */
+void	request_load(struct request *);
 /*
  * Writes the response: status, Content-Type: application/json,
  * X-Request-Id, extra_headers (each ending in CRLF, or NULL) and body.
@@ -55,7 +46,7 @@ typedef int (*request_reader)(void *src, char *buf, int n);
 /*
  * The body with its 16 KiB cap: nothing is read when CONTENT_LENGTH is
  * over it, else up to one byte past it.  Sets body, body_len and
- * body_too_large.  (request.c reads from libfcgi; the fuzzer from memory.)
+ * body_too_large.  (request.c reads from the FastCGI stream; the fuzzer from memory.)
  */
 void	request_take_body(struct request *, const char *content_length,
 	    request_reader reader, void *src);

@@ -84,6 +84,9 @@ ok(count["premature"] + count["timeout"] == 0, "SIGTERM: no request a worker had
 # Connections nginx had already made and written to, still queued in the
 # listening socket's backlog when the stop began, must be served: the
 # master removes the socket path first and the workers drain the queue.
+for line in err.splitlines():
+    if re.search(reasons["reset"], line) or re.search(reasons["pipe"], line):
+        diag("  " + line[:400])
 ok(count["reset"] + count["pipe"] == 0,
    f"SIGTERM: no queued connection reset at close ({count['reset'] + count['pipe']} were)")
 

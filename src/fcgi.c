@@ -1,0 +1,411 @@
+/*
+ * fcgi.c — FastCGI records in and out (see fcgi.h).
+ */
+#include <string.h>
+
+#include <fastcgi.h>
+
+#include "fcgi.h"
+
+/* GET_VALUES answers: one request per connection, no multiplexing. */
+#define FCGI_MGMT_MAX	1024
+
+static const char *const fcgi_param_names[FCGI_P__COUNT] = {
+	[FCGI_P_METHOD] = "REQUEST_METHOD",
+	[FCGI_P_DOCUMENT_URI] = "DOCUMENT_URI",
+	[FCGI_P_REQUEST_URI] = "REQUEST_URI",
+	[FCGI_P_QUERY] = "QUERY_STRING",
+	[FCGI_P_CONTENT_TYPE] = "CONTENT_TYPE",
+	[FCGI_P_CONTENT_LENGTH] = "CONTENT_LENGTH",
+	[FCGI_P_AUTHORIZATION] = "HTTP_AUTHORIZATION",
+	[FCGI_P_REQUEST_ID] = "HTTP_X_REQUEST_ID",
+};
+
+static void	put_record_head(struct jsonw *, unsigned, unsigned, size_t);
+static void	put_end_request(struct jsonw *, unsigned, unsigned);
+static bool	get_length(const unsigned char **, const unsigned char *,
+		    size_t *);
+static bool	parse_pairs(const char *, size_t,
+		    bool (*)(void *, const char *, size_t, const char *,
+		    size_t), void *);
+static bool	keep_wanted(void *, const char *, size_t, const char *,
+		    size_t);
+static bool	answer_value(void *, const char *, size_t, const char *,
+		    size_t);
+static void	put_pair(struct jsonw *, const char *, const char *);
+static void	request_reset(struct fcgi_stream *);
+static enum fcgi_status record_start(struct fcgi_stream *);
+static enum fcgi_status record_data(struct fcgi_stream *, const char *,
+		    size_t);
+static enum fcgi_status record_end(struct fcgi_stream *);
+
+void
+fcgi_init(struct fcgi_stream *s, size_t body_max)
+{
+	memset(s, 0, sizeof(*s));
+	s->body_max = body_max;
+	jsonw_init(&s->mgmt, FCGI_MGMT_MAX);
+	jsonw_init(&s->params, FCGI_PARAMS_MAX);
+	jsonw_init(&s->stdin_data, body_max + 1);
+	jsonw_init(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
+	jsonw_init(&s->replies, FCGI_MGMT_MAX);
+}
+
+void
+fcgi_free(struct fcgi_stream *s)
+{
+	jsonw_free(&s->mgmt);
+	jsonw_free(&s->params);
+	jsonw_free(&s->stdin_data);
+	jsonw_free(&s->values_buf);
+	jsonw_free(&s->replies);
+}
+
+bool
+fcgi_keep_conn(const struct fcgi_stream *s)
+{
+	return s->keep_conn;
+}
+
+static void
+put_record_head(struct jsonw *out, unsigned type, unsigned id, size_t len)
+{
+	unsigned char h[FCGI_HEADER_LEN] = { FCGI_VERSION_1, (unsigned char)type,
+	    (unsigned char)(id >> 8), (unsigned char)id,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	jsonw_raw(out, (const char *)h, sizeof(h));
+}
+
+static void
+put_end_request(struct jsonw *out, unsigned id, unsigned protocol_status)
+{
+	unsigned char body[8] = { 0, 0, 0, 0, (unsigned char)protocol_status,
+	    0, 0, 0 };
+
+	put_record_head(out, FCGI_END_REQUEST, id, sizeof(body));
+	jsonw_raw(out, (const char *)body, sizeof(body));
+}
+
+/* A name or value length: one byte below 128, else four (high bit set). */
+static bool
+get_length(const unsigned char **p, const unsigned char *end, size_t *len)
+{
+	if (*p >= end)
+		return false;
+	if (**p < 0x80) {
+		*len = *(*p)++;
+		return true;
+	}
+	if (end - *p < 4)
+		return false;
+	*len = ((size_t)((*p)[0] & 0x7f) << 24) | ((size_t)(*p)[1] << 16) |
+	    ((size_t)(*p)[2] << 8) | (*p)[3];
+	*p += 4;
+	return true;
+}
+
+/* Calls fn for each pair; false if the pairs are malformed or fn says so. */
+static bool
+parse_pairs(const char *data, size_t len,
+    bool (*fn)(void *, const char *, size_t, const char *, size_t),
+    void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)data, *end = p + len;
+	size_t nlen, vlen;
+
+	while (p < end) {
+		if (!get_length(&p, end, &nlen) ||
+		    !get_length(&p, end, &vlen) ||
+		    nlen > (size_t)(end - p) || vlen > (size_t)(end - p) - nlen)
+			return false;
+		if (!fn(ctx, (const char *)p, nlen, (const char *)p + nlen,
+		    vlen))
+			return false;
+		p += nlen + vlen;
+	}
+	return true;
+}
+
+/*
+ * Keeps the first value of each wanted name, NUL-terminated.  A wanted
+ * value holding a NUL byte is malformed: as a C string it would mean
+ * something shorter than what was sent.
+ */
+static bool
+keep_wanted(void *ctx, const char *name, size_t nlen, const char *value,
+    size_t vlen)
+{
+	struct fcgi_stream *s = ctx;
+	int i;
+
+	for (i = 0; i < FCGI_P__COUNT; i++) {
+		if (s->value_at[i] != 0 ||
+		    strlen(fcgi_param_names[i]) != nlen ||
+		    memcmp(fcgi_param_names[i], name, nlen) != 0)
+			continue;
+		if (memchr(value, '\0', vlen) != NULL)
+			return false;
+		/* An offset (+1) for now: values_buf may still move. */
+		s->value_at[i] = s->values_buf.len + 1;
+		jsonw_raw(&s->values_buf, value, vlen);
+		jsonw_raw(&s->values_buf, "", 1);
+		break;
+	}
+	return true;
+}
+
+static void
+put_pair(struct jsonw *out, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+	unsigned char l[2] = { (unsigned char)nlen, (unsigned char)vlen };
+
+	jsonw_raw(out, (const char *)l, sizeof(l));	/* both < 128 */
+	jsonw_raw(out, name, nlen);
+	jsonw_raw(out, value, vlen);
+}
+
+/* GET_VALUES: answer the variables we know, skip the others. */
+static bool
+answer_value(void *ctx, const char *name, size_t nlen, const char *value,
+    size_t vlen)
+{
+	static const char *const known[][2] = {
+		{ FCGI_MAX_CONNS, "1024" },
+		{ FCGI_MAX_REQS, "1024" },
+		{ FCGI_MPXS_CONNS, "0" },
+	};
+	struct jsonw *out = ctx;
+	size_t i;
+
+	(void)value;
+	(void)vlen;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i][0]) == nlen &&
+		    memcmp(known[i][0], name, nlen) == 0)
+			put_pair(out, known[i][0], known[i][1]);
+	return true;
+}
+
+static void
+request_reset(struct fcgi_stream *s)
+{
+	s->request_id = 0;
+	s->params_done = false;
+	s->ready = false;
+	s->stdin_total = 0;
+	jsonw_reset(&s->params);
+	jsonw_reset(&s->stdin_data);
+	jsonw_reset(&s->values_buf);
+	memset(s->values, 0, sizeof(s->values));
+	memset(s->value_at, 0, sizeof(s->value_at));
+}
+
+/* The header is complete: check it. */
+static enum fcgi_status
+record_start(struct fcgi_stream *s)
+{
+	const unsigned char *h = s->head;
+
+	if (h[0] != FCGI_VERSION_1)
+		return FCGI_BROKEN;
+	s->type = h[1];
+	s->id = (unsigned)h[2] << 8 | h[3];
+	s->content_left = (size_t)h[4] << 8 | h[5];
+	s->padding_left = h[6];
+	s->begin_len = 0;
+	jsonw_reset(&s->mgmt);
+	return FCGI_MORE;
+}
+
+static enum fcgi_status
+record_data(struct fcgi_stream *s, const char *data, size_t n)
+{
+	size_t room;
+
+	switch (s->type) {
+	case FCGI_BEGIN_REQUEST:
+		if (n > sizeof(s->begin) - s->begin_len)
+			return FCGI_BROKEN;
+		memcpy(s->begin + s->begin_len, data, n);
+		s->begin_len += n;
+		break;
+	case FCGI_PARAMS:
+		if (s->id == s->request_id && !s->params_done) {
+			jsonw_raw(&s->params, data, n);
+			if (jsonw_failed(&s->params))
+				return FCGI_BROKEN;
+		}
+		break;
+	case FCGI_STDIN:
+		if (s->id == s->request_id && s->params_done) {
+			/* Keep one byte past the cap, count the rest. */
+			room = s->body_max + 1 - s->stdin_data.len;
+			jsonw_raw(&s->stdin_data, data, n < room ? n : room);
+			s->stdin_total += n;
+		}
+		break;
+	case FCGI_GET_VALUES:
+		jsonw_raw(&s->mgmt, data, n);
+		break;
+	default:
+		break;
+	}
+	return FCGI_MORE;
+}
+
+/* Content and padding are all in: act on the record. */
+static enum fcgi_status
+record_end(struct fcgi_stream *s)
+{
+	size_t mark;
+	int i;
+
+	switch (s->type) {
+	case FCGI_BEGIN_REQUEST:
+		if (s->begin_len != sizeof(s->begin) || s->id == 0)
+			return FCGI_BROKEN;
+		if (s->request_id != 0) {
+			put_end_request(&s->replies, s->id, FCGI_CANT_MPX_CONN);
+			break;
+		}
+		if (((unsigned)s->begin[0] << 8 | s->begin[1]) !=
+		    FCGI_RESPONDER) {
+			put_end_request(&s->replies, s->id, FCGI_UNKNOWN_ROLE);
+			break;
+		}
+		request_reset(s);
+		s->request_id = s->id;
+		s->keep_conn = (s->begin[2] & FCGI_KEEP_CONN) != 0;
+		break;
+	case FCGI_ABORT_REQUEST:
+		/* Nothing is under way between records: forget the request. */
+		if (s->id != 0 && s->id == s->request_id) {
+			put_end_request(&s->replies, s->id,
+			    FCGI_REQUEST_COMPLETE);
+			request_reset(s);
+		}
+		break;
+	case FCGI_PARAMS:
+		if (s->id != s->request_id || s->params_done ||
+		    s->head[4] != 0 || s->head[5] != 0)
+			break;
+		/* The empty PARAMS record ends them. */
+		s->params_done = true;
+		if (!parse_pairs(s->params.data, s->params.len, keep_wanted, s) ||
+		    jsonw_failed(&s->values_buf))
+			return FCGI_BROKEN;
+		for (i = 0; i < FCGI_P__COUNT; i++)
+			if (s->value_at[i] != 0)
+				s->values[i] = s->values_buf.data +
+				    s->value_at[i] - 1;
+		break;
+	case FCGI_STDIN:
+		if (s->id != s->request_id || !s->params_done ||
+		    s->head[4] != 0 || s->head[5] != 0)
+			break;
+		s->ready = true;	/* the empty STDIN record */
+		return FCGI_READY;
+	case FCGI_GET_VALUES:
+		if (s->id != 0)
+			break;
+		if (jsonw_failed(&s->mgmt))
+			return FCGI_BROKEN;
+		mark = s->replies.len;
+		put_record_head(&s->replies, FCGI_GET_VALUES_RESULT, 0, 0);
+		if (!parse_pairs(s->mgmt.data, s->mgmt.len, answer_value,
+		    &s->replies) || jsonw_failed(&s->replies))
+			return FCGI_BROKEN;
+		/* Now the length is known. */
+		s->replies.data[mark + 4] = (char)((s->replies.len - mark -
+		    FCGI_HEADER_LEN) >> 8);
+		s->replies.data[mark + 5] = (char)(s->replies.len - mark -
+		    FCGI_HEADER_LEN);
+		break;
+	default:
+		if (s->id == 0 && s->type > FCGI_MAXTYPE) {
+			unsigned char body[8] = { (unsigned char)s->type };
+
+			put_record_head(&s->replies, FCGI_UNKNOWN_TYPE, 0, 8);
+			jsonw_raw(&s->replies, (const char *)body, 8);
+		}
+		break;
+	}
+	return jsonw_failed(&s->replies) ? FCGI_BROKEN : FCGI_MORE;
+}
+
+enum fcgi_status
+fcgi_feed(struct fcgi_stream *s, const char *data, size_t len, size_t *used)
+{
+	size_t off = 0, n;
+	enum fcgi_status st = FCGI_MORE;
+
+	if (s->ready)
+		return FCGI_BROKEN;	/* a request is open: nothing may come */
+	while (off < len && st == FCGI_MORE) {
+		if (s->head_len < sizeof(s->head)) {
+			n = sizeof(s->head) - s->head_len;
+			n = n < len - off ? n : len - off;
+			memcpy(s->head + s->head_len, data + off, n);
+			s->head_len += n;
+			off += n;
+			if (s->head_len < sizeof(s->head) ||
+			    (st = record_start(s)) != FCGI_MORE)
+				continue;
+		}
+		if (s->content_left > 0) {
+			n = s->content_left < len - off ? s->content_left :
+			    len - off;
+			st = record_data(s, data + off, n);
+			s->content_left -= n;
+			off += n;
+		} else if (s->padding_left > 0) {
+			n = s->padding_left < len - off ? s->padding_left :
+			    len - off;
+			s->padding_left -= n;
+			off += n;
+		}
+		if (st == FCGI_MORE && s->content_left == 0 &&
+		    s->padding_left == 0) {
+			s->head_len = 0;
+			st = record_end(s);
+		}
+	}
+	*used = off;
+	return st;
+}
+
+size_t
+fcgi_body(const struct fcgi_stream *s, size_t off, char *buf, size_t n)
+{
+	if (off >= s->stdin_data.len)
+		return 0;
+	if (n > s->stdin_data.len - off)
+		n = s->stdin_data.len - off;
+	memcpy(buf, s->stdin_data.data + off, n);
+	return n;
+}
+
+bool
+fcgi_respond(struct fcgi_stream *s, struct jsonw *out, const char *head,
+    size_t head_len, const char *body, size_t body_len)
+{
+	size_t n;
+
+	/* The head goes in the first record with as much body as fits. */
+	n = body_len < FCGI_MAX_LENGTH - head_len ? body_len :
+	    FCGI_MAX_LENGTH - head_len;
+	put_record_head(out, FCGI_STDOUT, s->request_id, head_len + n);
+	jsonw_raw(out, head, head_len);
+	jsonw_raw(out, body, n);
+	for (body += n, body_len -= n; body_len > 0; body += n, body_len -= n) {
+		n = body_len < FCGI_MAX_LENGTH ? body_len : FCGI_MAX_LENGTH;
+		put_record_head(out, FCGI_STDOUT, s->request_id, n);
+		jsonw_raw(out, body, n);
+	}
+	put_record_head(out, FCGI_STDOUT, s->request_id, 0);
+	put_end_request(out, s->request_id, FCGI_REQUEST_COMPLETE);
+	request_reset(s);
+	return !jsonw_failed(out);
+}

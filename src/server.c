@@ -1,0 +1,408 @@
+/*
+ * server.c — the worker's epoll loop (see server.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+/* Events taken per pass: also the most requests in one batch. */
+#define SERVER_EVENTS		64
+#define SERVER_MAX_CONNS	1024
+/* One read per ready connection per pass; a request is rarely > 1 KiB. */
+#define SERVER_READ_SIZE	(64u * 1024)
+/* Room for the largest answer (the apps list) with its framing. */
+#define SERVER_OUT_MAX		(5u * 1024 * 1024)
+/* An output buffer grown past this is given back once it is sent. */
+#define SERVER_OUT_KEEP		(64u * 1024)
+/* Stopping: an idle connection this long without a request is let go. */
+#define SERVER_QUIET_MS		50
+
+struct server_conn {
+	int			 fd;
+	bool			 want_out;	/* EPOLLOUT is armed */
+	bool			 close_when_sent;
+	struct fcgi_stream	 fcgi;
+	struct jsonw		 out;
+	size_t			 out_sent;
+	struct handlers_call	 call;
+	struct request		 req;
+	struct server_conn	*next;		/* on the pass's flush list */
+	bool			 listed;
+	struct server_conn	*all_prev, *all_next;
+	int64_t			 active_ms;	/* accepted or last read */
+};
+
+struct server {
+	int			 epfd;
+	int			 listen_fd;
+	bool			 listening;
+	bool			 accept_paused;	/* out of descriptors */
+	volatile sig_atomic_t	*stop;
+	struct service		*svc;
+	int			 nconns;
+	struct server_conn	*conns;		/* all of them */
+	struct server_conn	*flush;		/* touched in this pass */
+	struct handlers_call	*waiting[SERVER_EVENTS];
+	size_t			 nwaiting;
+	char			 rbuf[SERVER_READ_SIZE];
+};
+
+static int64_t	server_now_ms(void);
+static bool	server_listen_on(struct server *, bool);
+static void	server_accept(struct server *);
+static void	server_conn_close(struct server *, struct server_conn *);
+static void	server_touch(struct server *, struct server_conn *);
+static void	server_read(struct server *, struct server_conn *);
+static void	server_run_batch(struct server *);
+static void	server_send(struct server *, struct server_conn *);
+static bool	server_conn_idle(const struct server_conn *);
+static void	server_stopping(struct server *);
+static void	server_close_quiet(struct server *);
+
+static int64_t
+server_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Adds or removes the listening socket; shared with the other workers,
+ * so each wake-up goes to one of them (EPOLLEXCLUSIVE). */
+static bool
+server_listen_on(struct server *s, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+	    .data.ptr = NULL };
+
+	if (on == s->listening)
+		return true;
+	if (epoll_ctl(s->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+	    s->listen_fd, &ev) != 0) {
+		log_error("epoll_ctl on the listening socket: %s",
+		    strerror(errno));
+		return false;
+	}
+	s->listening = on;
+	return true;
+}
+
+static void
+server_accept(struct server *s)
+{
+	struct server_conn *c;
+	struct epoll_event ev;
+	int fd;
+
+	while (s->nconns < SERVER_MAX_CONNS) {
+		fd = accept4(s->listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_error("accept: %s", strerror(errno));
+				/* Until a connection closes. */
+				s->accept_paused = server_listen_on(s, false);
+			} else if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED) {
+				log_error("accept: %s", strerror(errno));
+			}
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			log_error("out of memory");
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		fcgi_init(&c->fcgi, VALIDATE_BODY_MAX);
+		jsonw_init(&c->out, SERVER_OUT_MAX);
+		c->req.fcgi = &c->fcgi;
+		c->req.out = &c->out;
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			log_error("epoll_ctl: %s", strerror(errno));
+			fcgi_free(&c->fcgi);
+			jsonw_free(&c->out);
+			free(c);
+			close(fd);
+			return;
+		}
+		c->active_ms = server_now_ms();
+		c->all_next = s->conns;
+		if (s->conns != NULL)
+			s->conns->all_prev = c;
+		s->conns = c;
+		s->nconns++;
+	}
+	if (s->listening)
+		s->accept_paused = server_listen_on(s, false);
+}
+
+static void
+server_conn_close(struct server *s, struct server_conn *c)
+{
+	if (c->all_prev != NULL)
+		c->all_prev->all_next = c->all_next;
+	else
+		s->conns = c->all_next;
+	if (c->all_next != NULL)
+		c->all_next->all_prev = c->all_prev;
+	close(c->fd);		/* also leaves the epoll set */
+	fcgi_free(&c->fcgi);
+	jsonw_free(&c->out);
+	explicit_bzero(&c->req, sizeof(c->req));
+	free(c);
+	s->nconns--;
+	if (s->accept_paused && !*s->stop && server_listen_on(s, true))
+		s->accept_paused = false;
+}
+
+/* Remembers a connection that may have bytes to send after this pass. */
+static void
+server_touch(struct server *s, struct server_conn *c)
+{
+	if (!c->listed) {
+		c->listed = true;
+		c->next = s->flush;
+		s->flush = c;
+	}
+}
+
+static void
+server_read(struct server *s, struct server_conn *c)
+{
+	ssize_t got;
+	size_t used;
+	enum fcgi_status st;
+
+	server_touch(s, c);
+	got = read(c->fd, s->rbuf, sizeof(s->rbuf));
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got <= 0) {
+		/* The web server closed (or reset) the connection. */
+		c->close_when_sent = true;
+		jsonw_reset(&c->out);
+		return;
+	}
+	c->active_ms = server_now_ms();
+	st = fcgi_feed(&c->fcgi, s->rbuf, (size_t)got, &used);
+	if (c->fcgi.replies.len > 0) {
+		jsonw_raw(&c->out, c->fcgi.replies.data, c->fcgi.replies.len);
+		jsonw_reset(&c->fcgi.replies);
+	}
+	if (st == FCGI_BROKEN) {
+		log_warn("FastCGI protocol error: connection closed");
+		c->close_when_sent = true;
+		return;
+	}
+	if (st != FCGI_READY)
+		return;
+	/* Nothing may follow a request before its answer. */
+	if (used < (size_t)got || !fcgi_keep_conn(&c->fcgi))
+		c->close_when_sent = true;
+	request_load(&c->req);
+	if (handlers_begin(s->svc, &c->call, &c->req))
+		s->waiting[s->nwaiting++] = &c->call;
+}
+
+/* Every started request's database calls, together, until all answered. */
+static void
+server_run_batch(struct server *s)
+{
+	struct db_job *jobs[SERVER_EVENTS];
+	size_t i, n;
+
+	while (s->nwaiting > 0) {
+		for (i = 0; i < s->nwaiting; i++)
+			jobs[i] = &s->waiting[i]->job;
+		db_run(&s->svc->db, jobs, s->nwaiting);
+		for (i = 0, n = 0; i < s->nwaiting; i++)
+			if (handlers_resume(s->svc, s->waiting[i]))
+				s->waiting[n++] = s->waiting[i];
+		s->nwaiting = n;
+	}
+}
+
+/* A connection with no request under way and nothing left to send. */
+static bool
+server_conn_idle(const struct server_conn *c)
+{
+	return c->fcgi.request_id == 0 && c->fcgi.head_len == 0 &&
+	    c->out_sent == c->out.len;
+}
+
+static void
+server_send(struct server *s, struct server_conn *c)
+{
+	struct epoll_event ev;
+	ssize_t n;
+	bool want_out;
+
+	if (jsonw_failed(&c->out)) {
+		server_conn_close(s, c);
+		return;
+	}
+	while (c->out_sent < c->out.len) {
+		n = write(c->fd, c->out.data + c->out_sent,
+		    c->out.len - c->out_sent);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			server_conn_close(s, c);	/* the peer is gone */
+			return;
+		}
+		c->out_sent += (size_t)n;
+	}
+	if (c->out_sent == c->out.len) {
+		c->out_sent = 0;
+		if (c->out.cap > SERVER_OUT_KEEP) {
+			jsonw_free(&c->out);
+			jsonw_init(&c->out, SERVER_OUT_MAX);
+		}
+		jsonw_reset(&c->out);
+		/* Stopping: each connection goes after its answer. */
+		if (c->close_when_sent || (*s->stop && server_conn_idle(c))) {
+			server_conn_close(s, c);
+			return;
+		}
+	}
+	want_out = c->out_sent < c->out.len;
+	if (want_out != c->want_out) {
+		ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0);
+		ev.data.ptr = c;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+			server_conn_close(s, c);
+			return;
+		}
+		c->want_out = want_out;
+	}
+}
+
+/*
+ * A stop: take what is queued on the socket (the master has removed its
+ * path, so nothing new can arrive), stop listening, and let the idle
+ * connections go.
+ */
+static void
+server_stopping(struct server *s)
+{
+	if (s->listening || s->accept_paused) {
+		s->accept_paused = false;
+		server_accept(s);
+		(void)server_listen_on(s, false);
+		s->accept_paused = false;
+	}
+}
+
+/*
+ * Stopping: idle connections the web server has not used for a while,
+ * unless a request has just arrived on one (the next pass answers it).
+ * nginx may still pick such a connection as it closes; it then retries
+ * the request once (fastcgi_next_upstream), and gets 503 once the socket
+ * path is gone.
+ */
+static void
+server_close_quiet(struct server *s)
+{
+	struct server_conn *c, *next;
+	int64_t now = server_now_ms();
+	char byte;
+
+	for (c = s->conns; c != NULL; c = next) {
+		next = c->all_next;
+		if (server_conn_idle(c) &&
+		    now - c->active_ms >= SERVER_QUIET_MS &&
+		    recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+		    errno == EAGAIN)
+			server_conn_close(s, c);
+	}
+}
+
+void
+server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
+{
+	struct epoll_event events[SERVER_EVENTS];
+	struct server *s;
+	struct server_conn *c, *next;
+	sigset_t term, waitmask;
+	int i, n, flags;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_error("out of memory");
+		return;
+	}
+	s->epfd = -1;
+	s->listen_fd = listen_fd;
+	s->stop = stop;
+	s->svc = svc;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGALRM);	/* pool.c's repeat of a stop */
+	sigprocmask(SIG_BLOCK, &term, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGALRM);
+	/* Every worker accepts without blocking: the flag on the shared
+	 * socket suits them all. */
+	flags = fcntl(listen_fd, F_GETFL);
+	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || flags < 0 ||
+	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	    !server_listen_on(s, true)) {
+		log_error("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (*stop) {
+			server_stopping(s);
+			server_close_quiet(s);
+			if (s->nconns == 0)
+				break;
+		}
+		n = epoll_pwait(s->epfd, events, SERVER_EVENTS,
+		    *stop ? SERVER_QUIET_MS : -1, &waitmask);
+		if (n < 0) {
+			if (errno != EINTR) {
+				log_error("epoll_wait: %s", strerror(errno));
+				usleep(100000);
+			}
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			c = events[i].data.ptr;
+			if (c == NULL)
+				server_accept(s);
+			else if (events[i].events & (EPOLLIN | EPOLLHUP |
+			    EPOLLERR))
+				server_read(s, c);
+			else
+				server_touch(s, c);	/* EPOLLOUT */
+		}
+		server_run_batch(s);
+		for (c = s->flush, s->flush = NULL; c != NULL; c = next) {
+			next = c->next;
+			c->listed = false;
+			server_send(s, c);
+		}
+	}
+out:
+	while (s->conns != NULL)
+		server_conn_close(s, s->conns);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	free(s);
+}
