@@ -42,36 +42,41 @@ static const struct {
 	const char	*sql;
 	int		 nparams;
 	bool		 retry_safe;
+	bool		 read_only;	/* may share a transaction (a Sync) */
 } db_stmts[DB__STMT_COUNT] = {
-	[DB_HEALTH] = { "health", "SELECT 1", 0, true },
+	[DB_HEALTH] = { "health", "SELECT 1", 0, true, true },
 	[DB_AUTH_LOOKUP] = { "auth_lookup",
-	    "SELECT token_hash FROM clp_api.auth_lookup($1)", 1, true },
+	    "SELECT token_hash FROM clp_api.auth_lookup($1)", 1, true,
+	    true },
 	[DB_AUTHORIZE] = { "authorize",
-	    "SELECT clp_api.authorize($1, $2, $3)", 3, true },
+	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true },
 	[DB_BALANCE] = { "balance",
 	    "SELECT user_id, balance_hundredths, orders, returned_orders"
-	    " FROM clp_api.balance($1, $2, $3)", 3, true },
+	    " FROM clp_api.balance($1, $2, $3)", 3, true, true },
 	[DB_RECORD_ORDER] = { "record_order",
 	    "SELECT order_id, user_id, points_hundredths, replayed"
-	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true },
+	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true,
+	    false },
 	[DB_RETURN_ORDER] = { "return_order",
 	    "SELECT order_id, user_id, points_revoked_hundredths, replayed"
-	    " FROM clp_api.return_order($1, $2, $3)", 3, true },
+	    " FROM clp_api.return_order($1, $2, $3)", 3, true,
+	    false },
 	[DB_CREATE_APP] = { "create_app",
 	    "SELECT app_id, application_name, access_level, created_at"
-	    " FROM clp_api.create_app($1, $2, $3, $4, $5)", 5, false },
+	    " FROM clp_api.create_app($1, $2, $3, $4, $5)", 5, false,
+	    false },
 	[DB_LIST_APPS] = { "list_apps",
 	    "SELECT app_id, application_name, access_level, created_at"
-	    " FROM clp_api.list_apps($1, $2)", 2, true },
+	    " FROM clp_api.list_apps($1, $2)", 2, true, true },
 	[DB_SET_LEVEL] = { "set_level",
 	    "SELECT app_id, application_name, access_level"
-	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true },
+	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true, false },
 	[DB_DELETE_APP] = { "delete_app",
 	    "SELECT app_id, deleted FROM clp_api.delete_app($1, $2, $3)", 3,
-	    false },
+	    false, false },
 	[DB_ROTATE_TOKEN] = { "rotate_token",
 	    "SELECT app_id FROM clp_api.rotate_token($1, $2, $3, $4)", 4,
-	    true },
+	    true, false },
 };
 
 static int64_t		now_ms(void);
@@ -248,64 +253,86 @@ db_classify(struct db_job *job, const PGresult *res)
 }
 
 /*
- * Sends every job not yet done, each followed by a Sync, then reads the
- * results in order.  True if the connection was lost on the way; the jobs
- * without an answer are then left undone.
+ * Sends every job not yet done: the read-only ones first, together in one
+ * transaction (one Sync), then each of the others with a Sync of its own,
+ * and reads the results in that order.  A read that fails aborts the rest
+ * of its group: those are left undone, to be sent again.  True if the
+ * connection was lost on the way; the jobs without an answer are then
+ * left undone.
  */
 static bool
 db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 {
 	PGconn *conn = db->conn;
-	struct db_job *job;
+	struct db_job *job, *order[DB_BATCH_MAX];
+	bool sync_after[DB_BATCH_MAX];
 	PGresult *res;
 	ExecStatusType status;
-	size_t i;
+	size_t i, k, count = 0;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n && count < DB_BATCH_MAX; i++) {
+			job = jobs[i];
+			if (job->done ||
+			    db_stmts[job->stmt].read_only != (pass == 0))
+				continue;
+			sync_after[count] = pass == 1;
+			order[count++] = job;
+		}
+	if (count == 0)
+		return false;
+	for (k = 0; k < count && db_stmts[order[k]->stmt].read_only; k++)
+		;
+	if (k > 0)
+		sync_after[k - 1] = true;	/* the end of the reads */
 
 	if (PQenterPipelineMode(conn) != 1)
 		return true;
-	for (i = 0; i < n; i++) {
-		job = jobs[i];
-		if (job->done)
-			continue;
+	for (k = 0; k < count; k++) {
+		job = order[k];
 		if (PQsendQueryPrepared(conn, db_stmts[job->stmt].name,
 		    db_stmts[job->stmt].nparams, job->params, NULL, NULL,
 		    0) != 1)
 			break;
 		job->sent = true;
-		if (PQpipelineSync(conn) != 1)
+		if (sync_after[k] && PQpipelineSync(conn) != 1)
 			break;
 	}
-	for (i = 0; i < n; i++) {
-		job = jobs[i];
-		if (job->done || !job->sent)
-			continue;
+	if (k < count)
+		return true;	/* a send failed */
+	for (k = 0; k < count; k++) {
+		job = order[k];
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 			job->res = res;
 			job->err = CLP_OK;
+			job->done = true;
+		} else if (status == PGRES_PIPELINE_ABORTED) {
+			PQclear(res);
+			job->sent = false;	/* it never ran */
 		} else if (db_connection_lost(db, res)) {
 			PQclear(res);
 			return true;
 		} else {
 			job->err = db_classify(job, res);
+			job->done = true;
 			PQclear(res);
 		}
-		job->done = true;
-		/* The end of this job's results, then its Sync. */
+		/* The end of this job's results, then maybe a Sync. */
 		if ((res = PQgetResult(conn)) != NULL) {
 			PQclear(res);
 			return true;
 		}
+		if (!sync_after[k])
+			continue;
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
 		PQclear(res);
 		if (status != PGRES_PIPELINE_SYNC)
 			return true;
 	}
-	for (i = 0; i < n; i++)
-		if (!jobs[i]->done)
-			return true;	/* a send failed */
 	return PQexitPipelineMode(conn) != 1;
 }
 
@@ -313,8 +340,8 @@ void
 db_run(struct db *db, struct db_job *const *jobs, size_t n)
 {
 	struct db_job *job;
-	size_t i, left = n;
-	int attempt;
+	size_t i, left;
+	int lost = 0;
 
 	for (i = 0; i < n; i++) {
 		jobs[i]->sent = jobs[i]->done = false;
@@ -322,11 +349,15 @@ db_run(struct db *db, struct db_job *const *jobs, size_t n)
 		jobs[i]->err = CLP_ERR_UNAVAILABLE;
 		jobs[i]->field[0] = '\0';
 	}
-	for (attempt = 0; attempt < 2 && left > 0; attempt++) {
-		if (!db_ensure(db) || !db_pipeline(db, jobs, n))
+	/* Each pass finishes at least one job, or loses the connection. */
+	while (lost < 2) {
+		if (!db_ensure(db))
 			return;
-		log_warn("database connection lost");
-		db_drop(db);
+		if (db_pipeline(db, jobs, n)) {
+			log_warn("database connection lost");
+			db_drop(db);
+			lost++;
+		}
 		/* A job that may have run is repeated only if that is safe. */
 		for (i = 0, left = 0; i < n; i++) {
 			job = jobs[i];
@@ -338,6 +369,8 @@ db_run(struct db *db, struct db_job *const *jobs, size_t n)
 				left++;
 			job->sent = false;
 		}
+		if (left == 0)
+			return;
 	}
 }
 

@@ -37,6 +37,7 @@ struct db_caller {
 };
 
 #define DB_PARAMS_MAX	6
+#define DB_BATCH_MAX	64	/* jobs db_run() sends in one pipeline */
 #define DB_INTS_MAX	4
 
 /*
@@ -87,12 +88,14 @@ void		db_close(struct db *);
 bool		db_connect(struct db *);
 
 /*
- * Runs the jobs in order on the one connection, sent together as a
- * libpq pipeline: one round trip for all, each in its own transaction
- * (its own Sync), so one job's error touches no other.  If the connection
- * is lost, the jobs that never reached the server and those safe to
- * repeat are run once more on a new connection; the others answer
- * CLP_ERR_UNAVAILABLE.
+ * Runs the jobs on the one connection, sent together as a libpq pipeline:
+ * one round trip for all.  Each job that writes is its own transaction
+ * (its own Sync), so its error or lock touches no other; the read-only
+ * ones share one, and a read's error only makes the reads after it go
+ * again.  If the connection is lost, the jobs that never reached the
+ * server and those safe to repeat are run once more on a new connection;
+ * the others answer CLP_ERR_UNAVAILABLE.  More than DB_BATCH_MAX jobs take
+ * more round trips.
  */
 void		db_run(struct db *, struct db_job *const *jobs, size_t n);
 void		db_job_clear(struct db_job *);
