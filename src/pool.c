@@ -3,10 +3,9 @@
  *
  * The master keeps its signals blocked and takes them with sigtimedwait(),
  * so it has no handlers and no races between a signal and its state.
- * Workers get plain handlers that only set a flag; request.c blocks them
- * while a request is in flight.  A stop signal that lands just before a
- * worker enters accept() is not lost: the master repeats SIGTERM every
- * POOL_RESIGNAL_MS until every worker has exited.
+ * Workers get plain handlers that only set a flag; server.c keeps the
+ * signals blocked except inside epoll_pwait(), so a stop is never lost
+ * between a check of the flag and the wait, and never cuts a request.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,7 +20,7 @@
 #include "log.h"
 #include "pool.h"
 
-#define POOL_RESIGNAL_MS	200
+#define POOL_TICK_MS		200	/* the master's restart and grace checks */
 #define POOL_QUICK_DEATH_MS	1000	/* dying sooner counts as a crash loop */
 #define POOL_BACKOFF_MIN_MS	100
 #define POOL_BACKOFF_MAX_MS	5000
@@ -34,13 +33,9 @@ struct slot {
 };
 
 static volatile sig_atomic_t	pool_stop;
-/* No master repeats SIGTERM for a lone worker (spawn-fcgi): it re-arms an
- * alarm instead, so a stop that lands just before accept() still ends it. */
-static volatile sig_atomic_t	pool_single;
 
 static int64_t	pool_now_ms(void);
 static void	pool_on_stop(int);
-static void	pool_on_alarm(int);
 static void	pool_worker_signals(void);
 static void	pool_spawn(const struct pool_options *, struct slot *,
 		    const sigset_t *);
@@ -62,19 +57,9 @@ pool_on_stop(int sig)
 {
 	(void)sig;
 	pool_stop = 1;
-	if (pool_single)
-		alarm(1);
 }
 
-static void
-pool_on_alarm(int sig)
-{
-	(void)sig;
-	if (pool_stop)
-		alarm(1);
-}
-
-/* No SA_RESTART: the signal must interrupt a blocking accept(). */
+/* No SA_RESTART: the signal must end the worker's epoll_pwait(). */
 static void
 pool_worker_signals(void)
 {
@@ -85,8 +70,6 @@ pool_worker_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = pool_on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -217,12 +200,10 @@ pool_run(const struct pool_options *o)
 		} else if (now >= stop_deadline) {
 			log_warn("grace period over; killing workers");
 			pool_signal_all(slots, o->workers, SIGKILL);
-		} else {
-			pool_signal_all(slots, o->workers, SIGTERM);
 		}
 
 		wait.tv_sec = 0;
-		wait.tv_nsec = POOL_RESIGNAL_MS * 1000000L;
+		wait.tv_nsec = POOL_TICK_MS * 1000000L;
 		sig = sigtimedwait(&set, NULL, &wait);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			stopping = true;
@@ -243,7 +224,6 @@ pool_run(const struct pool_options *o)
 int
 pool_run_single(pool_worker_fn fn, void *arg)
 {
-	pool_single = 1;
 	pool_worker_signals();
 	fn(arg, &pool_stop);
 	return 0;

@@ -352,11 +352,9 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
-	sigaddset(&term, SIGALRM);	/* pool.c's repeat of a stop */
 	sigprocmask(SIG_BLOCK, &term, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGALRM);
 	/* Every worker accepts without blocking: the flag on the shared
 	 * socket suits them all. */
 	flags = fcntl(listen_fd, F_GETFL);

@@ -21,10 +21,15 @@ def children(pid):
 
 
 def wait_for(cond, seconds=10):
+    """cond() until true; an OSError (e.g. a socket file that spawn-fcgi has
+    bound but not yet put to listen: ECONNREFUSED) counts as not yet."""
     end = time.time() + seconds
     while time.time() < end:
-        if cond():
-            return True
+        try:
+            if cond():
+                return True
+        except OSError:
+            pass
         time.sleep(0.05)
     return cond()
 
