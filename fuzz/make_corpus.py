@@ -7,10 +7,20 @@
     path NUL query NUL authorization NUL content-type NUL x-request-id NUL
     content-length NUL body...
 
+and that of fuzz_fcgi (fuzz/corpus/fcgi/) in its own:
+
+    byte 0  bits 0-1: body_max 0, 1, 64, 16384; bits 2-7: n, the first
+            response body's length, n * 4111
+    byte 1  bits 0-3: k, the number of chunk sizes; bits 4-7: m, the
+            response head's length, 1 + 34 * m
+    k bytes chunk sizes, in turn: b + 1 bytes, 0xff: all the rest
+    the FastCGI bytes of one connection
+
 Re-run after changing the framing:  python3 fuzz/make_corpus.py
 """
 import json
 import os
+import struct
 
 M = {"GET": 0, "POST": 1, "PUT": 2, "DELETE": 3, "PATCH": 4, "HEAD": 5,
      "OPTIONS": 6, "TRACE": 7, "CONNECT": 8, "PROPFIND": 9}
@@ -97,8 +107,93 @@ seeds = {
     "absent-params": frame("GET", "/v1/balance", mask=0x7f),
 }
 
-os.makedirs(here, exist_ok=True)
-for name, data in seeds.items():
-    with open(os.path.join(here, name), "wb") as f:
-        f.write(data)
-print(f"{len(seeds)} seeds in {here}")
+
+# ---- fuzz_fcgi: FastCGI records (fastcgi.h) ----
+
+BEGIN, ABORT, END, PARAMS, STDIN, STDOUT, DATA, GET_VALUES = 1, 2, 3, 4, 5, 6, 8, 9
+RESPONDER, AUTHORIZER = 1, 2
+KEEP_CONN = 1
+
+
+def rec(type_, rid, content=b"", padding=0):
+    return (struct.pack(">BBHHBB", 1, type_, rid, len(content), padding, 0)
+            + content + b"\xa5" * padding)
+
+
+def begin(rid, keep=True, role=RESPONDER):
+    return rec(BEGIN, rid, struct.pack(">HB5x", role, KEEP_CONN if keep else 0))
+
+
+def length(n, four=False):
+    return struct.pack(">I", n | 0x80000000) if n >= 128 or four else bytes([n])
+
+
+def pairs(*kv, four=False):
+    out = b""
+    for k, v in kv:
+        k = k.encode() if isinstance(k, str) else k
+        v = v.encode() if isinstance(v, str) else v
+        out += length(len(k), four) + length(len(v), four) + k + v
+    return out
+
+
+def stream(type_, rid, data, chunk=65535, padding=0):
+    out = b""
+    for i in range(0, len(data), chunk):
+        out += rec(type_, rid, data[i:i + chunk], padding)
+    return out + rec(type_, rid)
+
+
+def request(rid, method="GET", uri="/v1/balance?user_id=42", body=b"",
+            keep=True, extra=(), pchunk=65535, schunk=65535):
+    path, _, query = uri.partition("?")
+    p = pairs(("SCRIPT_FILENAME", "/srv/clp.fcgi"), ("REQUEST_METHOD", method),
+              ("DOCUMENT_URI", path), ("REQUEST_URI", uri),
+              ("QUERY_STRING", query),
+              ("CONTENT_TYPE", "application/json" if body else ""),
+              ("CONTENT_LENGTH", str(len(body)) if body else ""),
+              ("HTTP_AUTHORIZATION", TOK), ("HTTP_X_REQUEST_ID", "req-%d" % rid),
+              ("HTTP_HOST", "localhost"), *extra)
+    return (begin(rid, keep) + stream(PARAMS, rid, p, pchunk)
+            + stream(STDIN, rid, body, schunk))
+
+
+def fcgi(data, body_max=3, out_steps=1, head=3, chunks=()):
+    return bytes([body_max | out_steps << 2, len(chunks) | head << 4,
+                  *chunks]) + data
+
+
+ORDER = order().encode()
+fcgi_seeds = {
+    "get": fcgi(request(1, keep=False)),
+    "post-order": fcgi(request(1, "POST", "/v1/orders", ORDER, schunk=40),
+                       chunks=(0, 6, 254)),
+    "bytewise": fcgi(request(1, "DELETE", "/v1/orders/1001"), chunks=(0,)),
+    "keepalive": fcgi(request(1) + request(2, "POST", "/v1/orders", ORDER)
+                      + rec(GET_VALUES, 0, pairs(("FCGI_MPXS_CONNS", "")))
+                      + request(3, "PUT", "/v1/apps", b'{"app_id":"x"}', keep=False),
+                      chunks=(99, 7, 255, 31)),
+    "get-values": fcgi(rec(GET_VALUES, 0, pairs(
+        ("FCGI_MAX_CONNS", ""), ("FCGI_MAX_REQS", ""), ("FCGI_MPXS_CONNS", ""),
+        ("FCGI_UNKNOWN", "")), 3) + request(1)),
+    "body-over-max": fcgi(request(1, "POST", "/v1/orders", b"x" * 200, schunk=70),
+                          body_max=2, chunks=(63, 64)),
+    "long-pairs": fcgi(begin(7) + stream(PARAMS, 7, pairs(
+        ("REQUEST_METHOD", "POST"), ("N" * 200, "v" * 300),
+        ("QUERY_STRING", "q=" + "a" * 500), four=True), chunk=101, padding=5)
+        + stream(STDIN, 7, b"{}", padding=6), chunks=(3, 255)),
+    "refusals": fcgi(begin(1) + begin(2) + begin(3, role=AUTHORIZER)
+                     + rec(0x20, 0, b"abc", 5) + rec(ABORT, 1) + request(4)
+                     + rec(DATA, 4, b"d"), chunks=(15, 255)),
+    "large-response": fcgi(request(0xffff, "GET", "/v1/apps"), out_steps=63,
+                           head=15),
+    "replies-overflow": fcgi(begin(1) + b"".join(begin(i) for i in range(2, 80))
+                             + rec(STDIN, 1) + rec(PARAMS, 1) + rec(STDIN, 1)),
+}
+
+for d, table in ((here, seeds), (os.path.join(here, "fcgi"), fcgi_seeds)):
+    os.makedirs(d, exist_ok=True)
+    for name, data in table.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    print(f"{len(table)} seeds in {d}")

@@ -39,6 +39,12 @@ static enum fcgi_status record_data(struct fcgi_stream *, const char *,
 		    size_t);
 static enum fcgi_status record_end(struct fcgi_stream *);
 
+const char *
+fcgi_param_name(enum fcgi_param p)
+{
+	return fcgi_param_names[p];
+}
+
 void
 fcgi_init(struct fcgi_stream *s, size_t body_max)
 {
@@ -111,10 +117,12 @@ parse_pairs(const char *data, size_t len,
     bool (*fn)(void *, const char *, size_t, const char *, size_t),
     void *ctx)
 {
-	const unsigned char *p = (const unsigned char *)data, *end = p + len;
+	const unsigned char *p = (const unsigned char *)data, *end;
 	size_t nlen, vlen;
 
-	while (p < end) {
+	if (len == 0)
+		return true;	/* data may be NULL: nothing was sent */
+	for (end = p + len; p < end;) {
 		if (!get_length(&p, end, &nlen) ||
 		    !get_length(&p, end, &vlen) ||
 		    nlen > (size_t)(end - p) || vlen > (size_t)(end - p) - nlen)
@@ -232,14 +240,16 @@ record_data(struct fcgi_stream *s, const char *data, size_t n)
 		s->begin_len += n;
 		break;
 	case FCGI_PARAMS:
-		if (s->id == s->request_id && !s->params_done) {
+		if (s->request_id != 0 && s->id == s->request_id &&
+		    !s->params_done) {
 			jsonw_raw(&s->params, data, n);
 			if (jsonw_failed(&s->params))
 				return FCGI_BROKEN;
 		}
 		break;
 	case FCGI_STDIN:
-		if (s->id == s->request_id && s->params_done) {
+		if (s->request_id != 0 && s->id == s->request_id &&
+		    s->params_done) {
 			/* Keep one byte past the cap, count the rest. */
 			room = s->body_max + 1 - s->stdin_data.len;
 			jsonw_raw(&s->stdin_data, data, n < room ? n : room);
@@ -266,6 +276,8 @@ record_end(struct fcgi_stream *s)
 	case FCGI_BEGIN_REQUEST:
 		if (s->begin_len != sizeof(s->begin) || s->id == 0)
 			return FCGI_BROKEN;
+		if (s->request_id == s->id)
+			return FCGI_BROKEN;	/* its own id: no answer fits */
 		if (s->request_id != 0) {
 			put_end_request(&s->replies, s->id, FCGI_CANT_MPX_CONN);
 			break;
@@ -288,8 +300,8 @@ record_end(struct fcgi_stream *s)
 		}
 		break;
 	case FCGI_PARAMS:
-		if (s->id != s->request_id || s->params_done ||
-		    s->head[4] != 0 || s->head[5] != 0)
+		if (s->request_id == 0 || s->id != s->request_id ||
+		    s->params_done || s->head[4] != 0 || s->head[5] != 0)
 			break;
 		/* The empty PARAMS record ends them. */
 		s->params_done = true;
@@ -302,8 +314,8 @@ record_end(struct fcgi_stream *s)
 				    s->value_at[i] - 1;
 		break;
 	case FCGI_STDIN:
-		if (s->id != s->request_id || !s->params_done ||
-		    s->head[4] != 0 || s->head[5] != 0)
+		if (s->request_id == 0 || s->id != s->request_id ||
+		    !s->params_done || s->head[4] != 0 || s->head[5] != 0)
 			break;
 		s->ready = true;	/* the empty STDIN record */
 		return FCGI_READY;
@@ -338,9 +350,10 @@ record_end(struct fcgi_stream *s)
 enum fcgi_status
 fcgi_feed(struct fcgi_stream *s, const char *data, size_t len, size_t *used)
 {
-	size_t off = 0, n;
+	size_t off = 0, n, mark;
 	enum fcgi_status st = FCGI_MORE;
 
+	*used = 0;
 	if (s->ready)
 		return FCGI_BROKEN;	/* a request is open: nothing may come */
 	while (off < len && st == FCGI_MORE) {
@@ -369,7 +382,12 @@ fcgi_feed(struct fcgi_stream *s, const char *data, size_t len, size_t *used)
 		if (st == FCGI_MORE && s->content_left == 0 &&
 		    s->padding_left == 0) {
 			s->head_len = 0;
+			mark = s->replies.len;
 			st = record_end(s);
+			/* A record half written to replies is taken back:
+			 * server.c sends replies even when it closes. */
+			if (st == FCGI_BROKEN)
+				s->replies.len = mark;
 		}
 	}
 	*used = off;
@@ -393,6 +411,8 @@ fcgi_respond(struct fcgi_stream *s, struct jsonw *out, const char *head,
 {
 	size_t n;
 
+	if (head_len > FCGI_MAX_LENGTH)
+		return false;
 	/* The head goes in the first record with as much body as fits. */
 	n = body_len < FCGI_MAX_LENGTH - head_len ? body_len :
 	    FCGI_MAX_LENGTH - head_len;

@@ -75,6 +75,8 @@ struct fcgi_stream {
 	struct jsonw	 replies;
 };
 
+/* The FastCGI name of a wanted parameter ("REQUEST_METHOD", ...). */
+const char	*fcgi_param_name(enum fcgi_param);
 /* body_max: the most STDIN bytes kept (one more is kept to tell "over"). */
 void		fcgi_init(struct fcgi_stream *, size_t body_max);
 void		fcgi_free(struct fcgi_stream *);
