@@ -2,9 +2,10 @@
  * db.c — libpq connection, prepared statements, reconnect, SQLSTATE mapping.
  *
  * A lost connection is noticed when a call fails; the call is then retried
- * once on a new connection if retrying cannot change the outcome (every
- * API function is safe to repeat except create_app and delete_app, whose
- * second run would answer app_name_taken / app_not_found).  While the
+ * once on a new connection if retrying cannot change the outcome: every
+ * API function is safe to repeat (an order replays, a rotation accepts
+ * its own repeat, sql/007) except create_app and delete_app, whose second
+ * run would answer app_name_taken / app_not_found.  While the
  * database stays down, reconnects are spaced by a back-off of at most
  * DB_BACKOFF_MAX_MS and requests in between get 503 at once.
  */
@@ -306,9 +307,11 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+			/* A write is done only once its Sync (its commit)
+			 * has come back too. */
 			job->res = res;
 			job->err = CLP_OK;
-			job->done = true;
+			job->done = db_stmts[job->stmt].read_only;
 		} else if (status == PGRES_PIPELINE_ABORTED) {
 			PQclear(res);
 			job->sent = false;	/* it never ran */
@@ -329,9 +332,23 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			continue;
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
+		if (status == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			job->done = true;
+			continue;
+		}
+		/* The commit failed, or the connection went before it was
+		 * confirmed: the rows already read do not count. */
+		PQclear(job->res);
+		job->res = NULL;
+		job->err = CLP_ERR_UNAVAILABLE;
+		if (status == PGRES_FATAL_ERROR &&
+		    !db_connection_lost(db, res)) {
+			job->err = db_classify(job, res);
+			job->done = true;
+		}
 		PQclear(res);
-		if (status != PGRES_PIPELINE_SYNC)
-			return true;
+		return true;	/* the protocol state is unknown: drop it */
 	}
 	return PQexitPipelineMode(conn) != 1;
 }

@@ -3,8 +3,8 @@ import csv
 import os
 import re
 
-from clptest import (create_app, done, master_token, ok, psql, request,
-                     unique_id)
+from clptest import (create_app, done, error_member, master_token, ok, psql,
+                     request, unique_id)
 
 M = master_token()
 reader = create_app("Can_Read")
@@ -298,6 +298,29 @@ if r.status == 200:
     with open(os.environ["CLP_TOKEN_FILE"], "w") as f:
         f.write(r.json["token"] + "\n")
     ok(request("GET", "/v1/apps", r.json["token"]).status == 200, "new master token works", None)
+
+# --- a write counts only once committed -----------------------------------------
+# Calls are pipelined; an order's row comes back before its commit.  A
+# deferred trigger that fails at commit (for one total_cost) must turn the
+# answer into an error, not a 201 for a row that was rolled back.
+psql("""CREATE FUNCTION clp.test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+        CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT ON clp.orders
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+        WHEN (NEW.total_cost = 4242424) EXECUTE FUNCTION clp.test_fail_commit()""")
+try:
+    oid, uid = unique_id(), unique_id()
+    r = request("POST", "/v1/orders", W, {"user_id": uid, "order_id": oid,
+                                          "total_cost": 4242424, "completed_at": 1700000000})
+    ok(r.status == 500 and error_member(r.json, "code") == "internal",
+       "an order whose commit fails is answered 500, not 201", r)
+    rows = psql(f"SELECT count(*) FROM clp.orders WHERE order_id = {oid}")
+    ok(rows == [["0"]], "and it is not in the database", rows)
+    r = request("POST", "/v1/orders", W, {"user_id": uid, "order_id": unique_id(),
+                                          "total_cost": 1000, "completed_at": 1700000000})
+    ok(r.status == 201, "the next order on the same worker is recorded", r)
+finally:
+    psql("DROP TRIGGER test_fail_commit ON clp.orders; DROP FUNCTION clp.test_fail_commit()")
 
 # --- the data: invariants hold in the database --------------------------------
 bad = psql("""
