@@ -1,7 +1,7 @@
 -- Applications: create_master, auth_lookup, authorize, create_app, list_apps,
 -- set_level, delete_app, rotate_token, and the master's immutability.
 BEGIN;
-SELECT plan(71);
+SELECT plan(74);
 
 \ir helpers.psql
 
@@ -152,6 +152,14 @@ SELECT lives_ok($$SELECT * FROM clp_api.rotate_token('master', 'h-master', 'mast
                 'the master''s token can be rotated');
 SELECT throws_ok($$SELECT * FROM clp_api.list_apps('master', 'h-master')$$, 'CLA01', NULL,
                  'the master''s old token stops working');
+-- A repeat of that rotation (the worker re-runs a call whose answer was
+-- lost) succeeds although the old hash no longer authenticates.
+SELECT results_eq($$SELECT app_id FROM clp_api.rotate_token('master', 'h-master', 'master', 'h-master-2')$$,
+                  $$VALUES ('master'::text)$$, 'rotate_token: the master''s own repeat answers as the first');
+SELECT throws_ok($$SELECT * FROM clp_api.rotate_token('master', 'h-master', 'master', 'h-other')$$,
+                 'CLA01', NULL, 'rotate_token: the old hash with any other new hash is 401');
+SELECT lives_ok($$SELECT * FROM clp_api.list_apps('master', 'h-master-2')$$,
+                'the master''s new token works after the repeat');
 
 -- Table-level guards, whoever writes.
 SELECT throws_ok($$UPDATE clp.applications SET access_level = 'Can_Read' WHERE app_id = 'master'$$,
