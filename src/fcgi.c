@@ -9,6 +9,8 @@
 
 /* GET_VALUES answers: one request per connection, no multiplexing. */
 #define FCGI_MGMT_MAX	1024
+/* A request buffer grown past this is given back after the answer. */
+#define FCGI_KEEP	4096
 
 static const char *const fcgi_param_names[FCGI_P__COUNT] = {
 	[FCGI_P_METHOD] = "REQUEST_METHOD",
@@ -427,5 +429,10 @@ fcgi_respond(struct fcgi_stream *s, struct jsonw *out, const char *head,
 	put_record_head(out, FCGI_STDOUT, s->request_id, 0);
 	put_end_request(out, s->request_id, FCGI_REQUEST_COMPLETE);
 	request_reset(s);
+	/* An idle kept-alive connection keeps little: what one large request
+	 * grew is given back. */
+	jsonw_reset_keep(&s->params, FCGI_KEEP);
+	jsonw_reset_keep(&s->stdin_data, FCGI_KEEP);
+	jsonw_reset_keep(&s->values_buf, FCGI_KEEP);
 	return !jsonw_failed(out);
 }

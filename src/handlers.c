@@ -414,12 +414,18 @@ handlers_resume(struct service *svc, struct handlers_call *c)
 	case HANDLERS_STEP_AUTH:
 		err = db_result_auth_lookup(&c->job, stored, sizeof(stored));
 		db_job_clear(&c->job);
+		/* No live app: a cached entry for it is stale.  A wrong
+		 * secret says nothing of the cached one (anyone knowing the
+		 * app id could else evict it at will). */
+		if (err == CLP_ERR_UNAUTHORIZED)
+			auth_forget(&svc->auth, c->token.app_id);
 		if ((err = auth_verify(&svc->auth, &c->token, err, stored)) ==
 		    CLP_OK) {
 			memcpy(c->hash, stored, strlen(stored) + 1);
 			return authenticated(svc, c);
 		}
-		break;
+		finish(svc, c, err, NULL, NULL, 0, NULL);
+		return false;
 	case HANDLERS_STEP_AUTHORIZE:
 		if ((err = c->job.err) == CLP_OK) {
 			err = c->invalid;
@@ -436,6 +442,7 @@ handlers_resume(struct service *svc, struct handlers_call *c)
 		err = CLP_ERR_INTERNAL;
 		break;
 	}
+	/* The database refused the hash the cache gave: forget it. */
 	if (err == CLP_ERR_UNAUTHORIZED)
 		auth_forget(&svc->auth, c->token.app_id);
 	finish(svc, c, err, field, NULL, status, reason);

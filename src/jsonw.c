@@ -40,6 +40,14 @@ jsonw_reset(struct jsonw *w)
 	w->failed = false;
 }
 
+void
+jsonw_reset_keep(struct jsonw *w, size_t keep)
+{
+	if (w->cap > keep)
+		jsonw_free(w);
+	jsonw_reset(w);
+}
+
 bool
 jsonw_failed(const struct jsonw *w)
 {

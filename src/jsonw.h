@@ -29,6 +29,8 @@ void	jsonw_init_fixed(struct jsonw *w, char *storage, size_t size);
 void	jsonw_free(struct jsonw *w);
 /* Empties the buffer, keeping its allocation. */
 void	jsonw_reset(struct jsonw *w);
+/* Empties the buffer, and gives its memory back if it grew past keep. */
+void	jsonw_reset_keep(struct jsonw *w, size_t keep);
 bool	jsonw_failed(const struct jsonw *w);
 
 void	jsonw_raw(struct jsonw *w, const char *s, size_t len);

@@ -24,6 +24,8 @@
 #define SERVER_OUT_KEEP		(64u * 1024)
 /* Stopping: an idle connection this long without a request is let go. */
 #define SERVER_QUIET_MS		50
+/* Accepting paused (no descriptors left): try again this often. */
+#define SERVER_RETRY_ACCEPT_MS	100
 
 struct server_conn {
 	int			 fd;
@@ -191,9 +193,11 @@ server_read(struct server *s, struct server_conn *c)
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (got <= 0) {
-		/* The web server closed (or reset) the connection. */
+		/* The web server closed (or reset) the connection: what is
+		 * left to send goes nowhere. */
 		c->close_when_sent = true;
 		jsonw_reset(&c->out);
+		c->out_sent = 0;
 		return;
 	}
 	c->active_ms = server_now_ms();
@@ -269,11 +273,7 @@ server_send(struct server *s, struct server_conn *c)
 	}
 	if (c->out_sent == c->out.len) {
 		c->out_sent = 0;
-		if (c->out.cap > SERVER_OUT_KEEP) {
-			jsonw_free(&c->out);
-			jsonw_init(&c->out, SERVER_OUT_MAX);
-		}
-		jsonw_reset(&c->out);
+		jsonw_reset_keep(&c->out, SERVER_OUT_KEEP);
 		/* Stopping: each connection goes after its answer. */
 		if (c->close_when_sent || (*s->stop && server_conn_idle(c))) {
 			server_conn_close(s, c);
@@ -372,7 +372,12 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 				break;
 		}
 		n = epoll_pwait(s->epfd, events, SERVER_EVENTS,
-		    *stop ? SERVER_QUIET_MS : -1, &waitmask);
+		    *stop ? SERVER_QUIET_MS : s->accept_paused ?
+		    SERVER_RETRY_ACCEPT_MS : -1, &waitmask);
+		/* Out of descriptors earlier: try again (a close by another
+		 * process may have freed some). */
+		if (s->accept_paused && !*stop && server_listen_on(s, true))
+			s->accept_paused = false;
 		if (n < 0) {
 			if (errno != EINTR) {
 				log_error("epoll_wait: %s", strerror(errno));
