@@ -338,6 +338,9 @@ def main():
         samples = {k: [] for k in cases}
         for rep in range(a.reps):
             for name, fn in cases.items():
+                # Every case starts clean: the dirty pages the case before
+                # left (writes) are flushed now, not during this one.
+                psql(admin, "CHECKPOINT")
                 before = servers.snapshot()
                 res = fn()
                 res["cpu_us"] = cpu_per_request(before, servers.snapshot(), res["requests"])
