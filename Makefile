@@ -111,7 +111,7 @@ GROWTH_SIZES := 10000 100000 1000000
 bench-growth: all
 	@for n in $(GROWTH_SIZES); do \
 		python3 bench/bench.py --customers $$n --orders-per-customer 2 \
-			--only pg_read,pg_record,read_c4,record_c32 --cold-apps 10 \
+			--only pg_read,pg_record,read_c32,record_c32 --cold-apps 10 \
 			--out bench/results/growth-$$n.json $(BENCH_ARGS) || exit 1; \
 	done
 
