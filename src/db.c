@@ -270,6 +270,7 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 	PGresult *res;
 	ExecStatusType status;
 	size_t i, k, count = 0;
+	bool committing;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++)
@@ -306,12 +307,14 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 		job = order[k];
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
+		committing = false;
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 			/* A write is done only once its Sync (its commit)
 			 * has come back too. */
 			job->res = res;
 			job->err = CLP_OK;
 			job->done = db_stmts[job->stmt].read_only;
+			committing = !job->done;
 		} else if (status == PGRES_PIPELINE_ABORTED) {
 			PQclear(res);
 			job->sent = false;	/* it never ran */
@@ -334,18 +337,21 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 		status = PQresultStatus(res);
 		if (status == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
-			job->done = true;
+			if (committing)
+				job->done = true;
 			continue;
 		}
 		/* The commit failed, or the connection went before it was
-		 * confirmed: the rows already read do not count. */
-		PQclear(job->res);
-		job->res = NULL;
-		job->err = CLP_ERR_UNAVAILABLE;
-		if (status == PGRES_FATAL_ERROR &&
-		    !db_connection_lost(db, res)) {
-			job->err = db_classify(job, res);
-			job->done = true;
+		 * confirmed: a write's rows already read do not count. */
+		if (committing) {
+			PQclear(job->res);
+			job->res = NULL;
+			job->err = CLP_ERR_UNAVAILABLE;
+			if (status == PGRES_FATAL_ERROR &&
+			    !db_connection_lost(db, res)) {
+				job->err = db_classify(job, res);
+				job->done = true;
+			}
 		}
 		PQclear(res);
 		return true;	/* the protocol state is unknown: drop it */

@@ -23,8 +23,10 @@ def _pair(name, value):
     return ln(len(name)) + ln(len(value)) + name + value
 
 
-def request(sock_path, params, body=b"", timeout=10):
-    """Returns (status, headers dict, body bytes)."""
+def send(sock_path, params, body=b"", timeout=10):
+    """Connects and sends one whole request; returns the socket for
+    receive().  Sending several before receiving any lets one worker find
+    them all ready in one pass (a batch)."""
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(timeout)
     s.connect(sock_path)
@@ -36,6 +38,16 @@ def request(sock_path, params, body=b"", timeout=10):
             data += _record(STDIN, body)
         data += _record(STDIN, b"")
         s.sendall(data)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def receive(s):
+    """Reads the answer on a socket from send() and closes it: (status,
+    headers dict, body bytes)."""
+    try:
         out, buf = b"", b""
         while True:
             chunk = s.recv(65536)
@@ -59,3 +71,8 @@ def request(sock_path, params, body=b"", timeout=10):
         headers[k.strip().lower()] = v.strip()
     status = int(headers.get("status", "200").split()[0])
     return status, headers, payload
+
+
+def request(sock_path, params, body=b"", timeout=10):
+    """Returns (status, headers dict, body bytes)."""
+    return receive(send(sock_path, params, body, timeout))

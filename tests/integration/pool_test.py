@@ -117,6 +117,34 @@ with tempfile.TemporaryDirectory() as tmp:
     text = log.read().decode()
     ok("stopped" in text and "token" not in text.lower(), "pool logs its stop, no token", text[-500:])
 
+    # One worker, many requests sent before any answer is read: the worker
+    # takes them in one pass and sends their database calls as one
+    # pipeline, the reads under one Sync.  A read that fails there (a
+    # Can_Read app's invalid order: authorize answers 403) makes the reads
+    # after it come back aborted; they must be sent again and answered,
+    # the last of the group too (it once got 503).
+    sock3 = os.path.join(tmp, "one.sock")
+    p3, log3 = start_pool(sock3, [FCGI, "--listen", f"unix:{sock3}", "--workers", "1"])
+    ok(wait_for(lambda: os.path.exists(sock3) and health(sock3)[0] == 200),
+       "one-worker pool started")
+    read_tok = create_app("Can_Read")["token"]
+    good = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/v1/balance",
+            "QUERY_STRING": "user_id=7", "HTTP_AUTHORIZATION": "Bearer " + read_tok}
+    refused = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/v1/orders",
+               "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "2",
+               "HTTP_AUTHORIZATION": "Bearer " + read_tok}
+    statuses = []
+    for _ in range(20):
+        socks = [fcgi.send(sock3, good) for _ in range(2)]
+        socks.append(fcgi.send(sock3, refused, b"{}"))
+        socks += [fcgi.send(sock3, good) for _ in range(3)]
+        statuses.append(tuple(fcgi.receive(s)[0] for s in socks))
+    want = (200, 200, 403, 200, 200, 200)
+    ok(all(st == want for st in statuses),
+       "a batch's reads around a refused one all answered (200 ... 403 ... 200)",
+       [st for st in statuses if st != want][:5])
+    ok(terminate(p3, 10) == 0, "one-worker pool stops", None)
+
     # spawn-fcgi hands one worker the socket on stdin.
     sock2 = os.path.join(tmp, "spawn.sock")
     p2, log2 = start_pool(sock2, ["spawn-fcgi", "-n", "-s", sock2, "--", FCGI])

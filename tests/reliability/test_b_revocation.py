@@ -39,6 +39,10 @@ def under_load(name, app, op, change, expect_after, per_thread=PER_CLIENT):
             f"(of which in flight across it {len(overlap)}), started after {len(late)}, "
             f"2xx after {len(bad)}")
     figures(f"{name}, started after the change", late)
+    for r in results:
+        if r.status not in (200, 201, expect_after[0]):
+            diag(f"  {name}: unexpected {r!r} started {r.t0 - t_resp:+.4f} s after the "
+                 f"change's response, took {(r.t1 - r.t0) * 1000:.1f} ms")
     ok(len(late) > 0 and before > 0, f"{name}: requests ran before and after the change",
        (before, len(late)))
     ok(not bad, f"{name}: no request started after the change succeeded",
