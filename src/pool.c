@@ -3,9 +3,10 @@
  *
  * The master keeps its signals blocked and takes them with sigtimedwait(),
  * so it has no handlers and no races between a signal and its state.
- * Workers get plain handlers that only set a flag; server.c keeps the
- * signals blocked except inside epoll_pwait(), so a stop is never lost
- * between a check of the flag and the wait, and never cuts a request.
+ * Workers get plain handlers that only set a flag, for a stop that comes
+ * before their loop starts; server.c then blocks the signals and reads
+ * them from a signalfd among its events, so a stop is never lost between
+ * a check of the flag and the wait, and never cuts a request.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -59,7 +60,7 @@ pool_on_stop(int sig)
 	pool_stop = 1;
 }
 
-/* No SA_RESTART: the signal must end the worker's epoll_pwait(). */
+/* No SA_RESTART: a stop must end whatever blocking call start-up makes. */
 static void
 pool_worker_signals(void)
 {

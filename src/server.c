@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ struct server_conn {
 
 struct server {
 	int			 epfd;
+	int			 sigfd;		/* SIGTERM, SIGINT */
 	int			 listen_fd;
 	bool			 listening;
 	bool			 accept_paused;	/* out of descriptors */
@@ -66,6 +68,7 @@ static void	server_read(struct server *, struct server_conn *);
 static void	server_run_batch(struct server *);
 static void	server_send(struct server *, struct server_conn *);
 static bool	server_conn_idle(const struct server_conn *);
+static bool	server_has_input(const struct server_conn *);
 static void	server_stopping(struct server *);
 static void	server_close_quiet(struct server *);
 
@@ -239,6 +242,16 @@ server_run_batch(struct server *s)
 	}
 }
 
+/* Bytes (or an EOF) wait on the connection: it is not for closing now. */
+static bool
+server_has_input(const struct server_conn *c)
+{
+	char byte;
+
+	return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	    errno != EAGAIN;
+}
+
 /* A connection with no request under way and nothing left to send. */
 static bool
 server_conn_idle(const struct server_conn *c)
@@ -274,8 +287,11 @@ server_send(struct server *s, struct server_conn *c)
 	if (c->out_sent == c->out.len) {
 		c->out_sent = 0;
 		jsonw_reset_keep(&c->out, SERVER_OUT_KEEP);
-		/* Stopping: each connection goes after its answer. */
-		if (c->close_when_sent || (*s->stop && server_conn_idle(c))) {
+		/* Stopping: each connection goes after its answer, unless
+		 * the next request is already there (the next pass takes
+		 * it). */
+		if (c->close_when_sent || (*s->stop && server_conn_idle(c) &&
+		    !server_has_input(c))) {
 			server_conn_close(s, c);
 			return;
 		}
@@ -320,14 +336,12 @@ server_close_quiet(struct server *s)
 {
 	struct server_conn *c, *next;
 	int64_t now = server_now_ms();
-	char byte;
 
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->all_next;
 		if (server_conn_idle(c) &&
 		    now - c->active_ms >= SERVER_QUIET_MS &&
-		    recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
-		    errno == EAGAIN)
+		    !server_has_input(c))
 			server_conn_close(s, c);
 	}
 }
@@ -338,7 +352,9 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 	struct epoll_event events[SERVER_EVENTS];
 	struct server *s;
 	struct server_conn *c, *next;
-	sigset_t term, waitmask;
+	struct epoll_event sigev;
+	struct signalfd_siginfo info;
+	sigset_t term;
 	int i, n, flags;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -349,17 +365,26 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 	s->listen_fd = listen_fd;
 	s->stop = stop;
 	s->svc = svc;
+	/*
+	 * Stop signals stay blocked and arrive as events, with the requests,
+	 * so one is seen at the next pass even under a load that never lets
+	 * the wait block (a signal unblocked only during epoll_pwait() would
+	 * stay pending as long as events are ready).  One that came before
+	 * this has set *stop through pool.c's handler.
+	 */
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
-	sigprocmask(SIG_BLOCK, &term, &waitmask);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	s->sigfd = signalfd(-1, &term, SFD_NONBLOCK | SFD_CLOEXEC);
+	sigev.events = EPOLLIN;
+	sigev.data.ptr = &s->sigfd;
 	/* Every worker accepts without blocking: the flag on the shared
 	 * socket suits them all. */
 	flags = fcntl(listen_fd, F_GETFL);
-	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || flags < 0 ||
-	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	if (s->sigfd < 0 || (s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sigfd, &sigev) != 0 ||
+	    flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
 	    !server_listen_on(s, true)) {
 		log_error("cannot set up the event loop: %s", strerror(errno));
 		goto out;
@@ -371,9 +396,9 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 			if (s->nconns == 0)
 				break;
 		}
-		n = epoll_pwait(s->epfd, events, SERVER_EVENTS,
+		n = epoll_wait(s->epfd, events, SERVER_EVENTS,
 		    *stop ? SERVER_QUIET_MS : s->accept_paused ?
-		    SERVER_RETRY_ACCEPT_MS : -1, &waitmask);
+		    SERVER_RETRY_ACCEPT_MS : -1);
 		/* Out of descriptors earlier: try again (a close by another
 		 * process may have freed some). */
 		if (s->accept_paused && !*stop && server_listen_on(s, true))
@@ -387,7 +412,11 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 		}
 		for (i = 0; i < n; i++) {
 			c = events[i].data.ptr;
-			if (c == NULL)
+			if (events[i].data.ptr == &s->sigfd) {
+				while (read(s->sigfd, &info, sizeof(info)) ==
+				    (ssize_t)sizeof(info))
+					*stop = 1;
+			} else if (c == NULL)
 				server_accept(s);
 			else if (events[i].events & (EPOLLIN | EPOLLHUP |
 			    EPOLLERR))
@@ -407,5 +436,7 @@ out:
 		server_conn_close(s, s->conns);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
 	free(s);
 }

@@ -7,8 +7,9 @@
  * PostgreSQL and back once per batch of requests rather than once per
  * request, which is where the time went (docs/PERFORMANCE.md).
  *
- * Stop signals are blocked except while the loop waits in epoll_pwait(),
- * so a request that was started is always answered.  On a stop the
+ * Stop signals stay blocked and arrive through a signalfd in the same
+ * epoll set, so a request that was started is always answered and a stop
+ * is seen at the next pass however busy the worker is.  On a stop the
  * worker accepts what is queued, stops listening, answers every request
  * already sent to it, closes each connection as it falls idle, and
  * returns.

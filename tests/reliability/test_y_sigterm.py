@@ -36,6 +36,11 @@ os.kill(master, signal.SIGTERM)
 exited = rel.wait_for(lambda: gone(master), 35, 0.01)
 t_exit = time.monotonic()
 ok(exited, f"SIGTERM: the master exited after {t_exit - t_term:.2f} s (limit 35 s)")
+# Under this load a worker always has events ready; its stop must still be
+# seen at the next pass (it once stayed pending for seconds, as long as the
+# load lasted), so the stop takes milliseconds, not the 30 s grace.
+ok(t_exit - t_term < 0.5, f"SIGTERM: the stop was prompt under load ({t_exit - t_term:.2f} s, "
+   "limit 0.5 s)")
 ok(all(gone(w) for w in workers), "SIGTERM: no worker left", workers)
 time.sleep(1.0)                 # requests go on meeting the stopped pool
 results = load.stop()
@@ -86,13 +91,15 @@ ok(count["premature"] + count["timeout"] == 0, "SIGTERM: no request a worker had
 # broken pipe in its log), and then retries the request once on a fresh
 # connection (fastcgi_next_upstream), which gets 503 once the socket is
 # gone: the client always gets an answer (tests above).  What must not
-# happen is a worker dropping connections it had taken: that would show as
-# many resets, so more than a rare one fails.
+# happen is a worker dropping requests it had taken: that shows as a client
+# connection error, an unanswered or half-applied order, a premature close or
+# a time-out (all checked above).  A reset is a race on one kept-alive
+# connection at most once each; more than one per client fails.
 for line in err.splitlines():
     if re.search(reasons["reset"], line) or re.search(reasons["pipe"], line):
         diag("  " + line[:400])
-ok(count["reset"] + count["pipe"] <= 2,
-   f"SIGTERM: at most a rare kept-alive connection reset as it closed "
+ok(count["reset"] + count["pipe"] <= CLIENTS,
+   f"SIGTERM: resets only as kept-alive connections closed, at most one per client "
    f"({count['reset'] + count['pipe']} were)")
 
 acked, found = check_acknowledged("SIGTERM", results)
