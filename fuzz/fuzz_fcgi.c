@@ -44,6 +44,7 @@
 
 #include "fcgi.h"
 #include "jsonw.h"
+#include "../tests/unit/fcgi_oracle.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -124,30 +125,14 @@ get_record(const char *buf, size_t len, size_t *off, struct rec *r)
 	return true;
 }
 
-static bool
-get_len(const unsigned char **p, const unsigned char *end, size_t *len)
-{
-	if (*p >= end)
-		return false;
-	if (**p < 0x80) {
-		*len = *(*p)++;
-		return true;
-	}
-	if (end - *p < 4)
-		return false;
-	*len = (size_t)((*p)[0] & 0x7f) << 24 | (size_t)(*p)[1] << 16 |
-	    (size_t)(*p)[2] << 8 | (*p)[3];
-	*p += 4;
-	return true;
-}
-
 /* The pair at *p; false if none is whole there. */
 static bool
 get_pair(const unsigned char **p, const unsigned char *end,
     const unsigned char **name, size_t *nlen, const unsigned char **value,
     size_t *vlen)
 {
-	if (!get_len(p, end, nlen) || !get_len(p, end, vlen) ||
+	if (!oracle_pair_length(p, end, nlen) ||
+	    !oracle_pair_length(p, end, vlen) ||
 	    *nlen > (size_t)(end - *p) || *vlen > (size_t)(end - *p) - *nlen)
 		return false;
 	*name = *p;

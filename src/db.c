@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "db.h"
 #include "log.h"
+#include "monotime.h"
 #include "points.h"
 
 #define DB_BACKOFF_MIN_MS	50
@@ -80,7 +80,6 @@ static const struct {
 	    true, false },
 };
 
-static int64_t		now_ms(void);
 static void		db_notice(void *, const char *);
 static void		db_drop(struct db *);
 static bool		db_ensure(struct db *);
@@ -95,15 +94,6 @@ static bool		get_i64(const PGresult *, int, const char *,
 static bool		get_str(const PGresult *, int, const char *, char *,
 			    size_t);
 static bool		get_app(const PGresult *, int, struct db_app *);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * libpq prints notices (e.g. FATAL: terminating connection due to
@@ -194,7 +184,7 @@ out:
 		db->retry_at_ms = 0;
 	} else {
 		db_drop(db);
-		db->retry_at_ms = now_ms() + db->backoff_ms;
+		db->retry_at_ms = monotime_ms() + db->backoff_ms;
 		db->backoff_ms = db->backoff_ms * 2 > DB_BACKOFF_MAX_MS ?
 		    DB_BACKOFF_MAX_MS : db->backoff_ms * 2;
 	}
@@ -207,7 +197,7 @@ db_ensure(struct db *db)
 {
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return true;
-	if (now_ms() < db->retry_at_ms)
+	if (monotime_ms() < db->retry_at_ms)
 		return false;
 	return db_connect(db);
 }

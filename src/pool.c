@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "pool.h"
 
 #define POOL_TICK_MS		200	/* the master's restart and grace checks */
@@ -35,7 +36,6 @@ struct slot {
 
 static volatile sig_atomic_t	pool_stop;
 
-static int64_t	pool_now_ms(void);
 static void	pool_on_stop(int);
 static void	pool_worker_signals(void);
 static void	pool_spawn(const struct pool_options *, struct slot *,
@@ -43,15 +43,6 @@ static void	pool_spawn(const struct pool_options *, struct slot *,
 static void	pool_reap(struct slot *, int, bool);
 static int	pool_running(const struct slot *, int);
 static void	pool_signal_all(const struct slot *, int, int);
-
-static int64_t
-pool_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 pool_on_stop(int sig)
@@ -84,7 +75,7 @@ pool_spawn(const struct pool_options *o, struct slot *s,
 
 	if (pid < 0) {
 		log_error("fork failed: %s", strerror(errno));
-		s->restart_at_ms = pool_now_ms() + s->backoff_ms;
+		s->restart_at_ms = monotime_ms() + s->backoff_ms;
 		return;
 	}
 	if (pid == 0) {
@@ -98,7 +89,7 @@ pool_spawn(const struct pool_options *o, struct slot *s,
 		_exit(0);
 	}
 	s->pid = pid;
-	s->started_ms = pool_now_ms();
+	s->started_ms = monotime_ms();
 	log_info("worker %d started", (int)pid);
 }
 
@@ -122,8 +113,8 @@ pool_reap(struct slot *slots, int n, bool stopping)
 		slots[i].pid = 0;
 		if (stopping)
 			continue;
-		if (pool_now_ms() - slots[i].started_ms < POOL_QUICK_DEATH_MS) {
-			slots[i].restart_at_ms = pool_now_ms() +
+		if (monotime_ms() - slots[i].started_ms < POOL_QUICK_DEATH_MS) {
+			slots[i].restart_at_ms = monotime_ms() +
 			    slots[i].backoff_ms;
 			log_warn("worker died at start-up; restarting in %d ms",
 			    slots[i].backoff_ms);
@@ -190,7 +181,7 @@ pool_run(const struct pool_options *o)
 	log_info("master %d starting %d workers", (int)getpid(), o->workers);
 
 	for (;;) {
-		now = pool_now_ms();
+		now = monotime_ms();
 		if (!stopping) {
 			for (i = 0; i < o->workers; i++)
 				if (slots[i].pid == 0 &&
@@ -208,7 +199,7 @@ pool_run(const struct pool_options *o)
 		sig = sigtimedwait(&set, NULL, &wait);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			stopping = true;
-			stop_deadline = pool_now_ms() +
+			stop_deadline = monotime_ms() +
 			    (int64_t)o->grace_seconds * 1000;
 			log_info("signal %d: stopping workers", sig);
 			if (o->on_stop != NULL)

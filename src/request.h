@@ -46,7 +46,8 @@ typedef int (*request_reader)(void *src, char *buf, int n);
 /*
  * The body with its 16 KiB cap: nothing is read when CONTENT_LENGTH is
  * over it, else up to one byte past it.  Sets body, body_len and
- * body_too_large.  (request.c reads from the FastCGI stream; the fuzzer from memory.)
+ * body_too_large.  (request.c reads from the FastCGI stream, the fuzzer
+ * from memory.)
  */
 void	request_take_body(struct request *, const char *content_length,
 	    request_reader reader, void *src);

@@ -8,10 +8,10 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "server.h"
 
 /* Events taken per pass: also the most requests in one batch. */
@@ -59,7 +59,6 @@ struct server {
 	char			 rbuf[SERVER_READ_SIZE];
 };
 
-static int64_t	server_now_ms(void);
 static bool	server_listen_on(struct server *, bool);
 static void	server_accept(struct server *);
 static void	server_conn_close(struct server *, struct server_conn *);
@@ -71,15 +70,6 @@ static bool	server_conn_idle(const struct server_conn *);
 static bool	server_has_input(const struct server_conn *);
 static void	server_stopping(struct server *);
 static void	server_close_quiet(struct server *);
-
-static int64_t
-server_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Adds or removes the listening socket; shared with the other workers,
  * so each wake-up goes to one of them (EPOLLEXCLUSIVE). */
@@ -143,7 +133,7 @@ server_accept(struct server *s)
 			close(fd);
 			return;
 		}
-		c->active_ms = server_now_ms();
+		c->active_ms = monotime_ms();
 		c->all_next = s->conns;
 		if (s->conns != NULL)
 			s->conns->all_prev = c;
@@ -203,7 +193,7 @@ server_read(struct server *s, struct server_conn *c)
 		c->out_sent = 0;
 		return;
 	}
-	c->active_ms = server_now_ms();
+	c->active_ms = monotime_ms();
 	st = fcgi_feed(&c->fcgi, s->rbuf, (size_t)got, &used);
 	if (c->fcgi.replies.len > 0) {
 		jsonw_raw(&c->out, c->fcgi.replies.data, c->fcgi.replies.len);
@@ -335,7 +325,7 @@ static void
 server_close_quiet(struct server *s)
 {
 	struct server_conn *c, *next;
-	int64_t now = server_now_ms();
+	int64_t now = monotime_ms();
 
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->all_next;

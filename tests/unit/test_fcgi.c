@@ -17,6 +17,7 @@
 
 #include "fcgi.h"
 #include "jsonw.h"
+#include "fcgi_oracle.h"
 
 #define BODY_MAX	16
 #define ID		1		/* the request id most tests use */
@@ -317,31 +318,14 @@ expect_replies_end_request(const struct fcgi_stream *s, unsigned id,
 	assert_int_equal(off, s->replies.len);
 }
 
-/* One pair from a record's content (test side, independent of fcgi.c). */
-static bool
-get_len(const unsigned char **p, const unsigned char *end, size_t *len)
-{
-	if (*p >= end)
-		return false;
-	if (**p < 0x80) {
-		*len = *(*p)++;
-		return true;
-	}
-	if (end - *p < 4)
-		return false;
-	*len = (size_t)((*p)[0] & 0x7f) << 24 | (size_t)(*p)[1] << 16 |
-	    (size_t)(*p)[2] << 8 | (*p)[3];
-	*p += 4;
-	return true;
-}
-
 static void
 expect_pair(const unsigned char **p, const unsigned char *end,
     const char *name, const char *value)
 {
 	size_t nlen = 0, vlen = 0;
 
-	if (!get_len(p, end, &nlen) || !get_len(p, end, &vlen) ||
+	if (!oracle_pair_length(p, end, &nlen) ||
+	    !oracle_pair_length(p, end, &vlen) ||
 	    nlen + vlen > (size_t)(end - *p))
 		fail_msg("no pair where %s was expected", name);
 	if (nlen != strlen(name) || memcmp(*p, name, nlen) != 0)
