@@ -307,10 +307,9 @@ static void
 server_stopping(struct server *s)
 {
 	if (s->listening || s->accept_paused) {
-		s->accept_paused = false;
 		server_accept(s);
 		(void)server_listen_on(s, false);
-		s->accept_paused = false;
+		s->accept_paused = false;	/* for good */
 	}
 }
 
