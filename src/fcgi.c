@@ -12,15 +12,21 @@
 /* A request buffer grown past this is given back after the answer. */
 #define FCGI_KEEP	4096
 
-static const char *const fcgi_param_names[FCGI_P__COUNT] = {
-	[FCGI_P_METHOD] = "REQUEST_METHOD",
-	[FCGI_P_DOCUMENT_URI] = "DOCUMENT_URI",
-	[FCGI_P_REQUEST_URI] = "REQUEST_URI",
-	[FCGI_P_QUERY] = "QUERY_STRING",
-	[FCGI_P_CONTENT_TYPE] = "CONTENT_TYPE",
-	[FCGI_P_CONTENT_LENGTH] = "CONTENT_LENGTH",
-	[FCGI_P_AUTHORIZATION] = "HTTP_AUTHORIZATION",
-	[FCGI_P_REQUEST_ID] = "HTTP_X_REQUEST_ID",
+#define FCGI_NAME(s)	{ s, sizeof(s) - 1 }
+
+/* With their lengths: each pair of every request is compared to these. */
+static const struct {
+	const char	*name;
+	size_t		 len;
+} fcgi_params[FCGI_P__COUNT] = {
+	[FCGI_P_METHOD] = FCGI_NAME("REQUEST_METHOD"),
+	[FCGI_P_DOCUMENT_URI] = FCGI_NAME("DOCUMENT_URI"),
+	[FCGI_P_REQUEST_URI] = FCGI_NAME("REQUEST_URI"),
+	[FCGI_P_QUERY] = FCGI_NAME("QUERY_STRING"),
+	[FCGI_P_CONTENT_TYPE] = FCGI_NAME("CONTENT_TYPE"),
+	[FCGI_P_CONTENT_LENGTH] = FCGI_NAME("CONTENT_LENGTH"),
+	[FCGI_P_AUTHORIZATION] = FCGI_NAME("HTTP_AUTHORIZATION"),
+	[FCGI_P_REQUEST_ID] = FCGI_NAME("HTTP_X_REQUEST_ID"),
 };
 
 static void	put_record_head(struct jsonw *, unsigned, unsigned, size_t);
@@ -44,7 +50,7 @@ static enum fcgi_status record_end(struct fcgi_stream *);
 const char *
 fcgi_param_name(enum fcgi_param p)
 {
-	return fcgi_param_names[p];
+	return fcgi_params[p].name;
 }
 
 void
@@ -150,9 +156,8 @@ keep_wanted(void *ctx, const char *name, size_t nlen, const char *value,
 	int i;
 
 	for (i = 0; i < FCGI_P__COUNT; i++) {
-		if (s->value_at[i] != 0 ||
-		    strlen(fcgi_param_names[i]) != nlen ||
-		    memcmp(fcgi_param_names[i], name, nlen) != 0)
+		if (fcgi_params[i].len != nlen || s->value_at[i] != 0 ||
+		    memcmp(fcgi_params[i].name, name, nlen) != 0)
 			continue;
 		if (memchr(value, '\0', vlen) != NULL)
 			return false;
