@@ -547,8 +547,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(m.route != NULL, "a route on success");
 	if (m.route->path_field != FIELD__COUNT)
-		CHECK(in.present & FIELD_BIT(m.route->path_field),
-		    "path id stored");
+		CHECK(((in.present & FIELD_BIT(m.route->path_field)) != 0) ==
+		    (m.bad_id == CLP_OK), "path id stored unless malformed");
+	else
+		CHECK(m.bad_id == CLP_OK, "no bad id without a path id");
 	if (m.route->op == OP_HEALTH)
 		goto done;
 

@@ -1,10 +1,13 @@
 /*
- * auth.h — who is calling.  Verifies a bearer token against the hash the
- * database holds for its app id, and remembers, per worker, that "this
- * token verified against this hash" in a bounded cache.  The cache never
- * decides access on its own: every API call passes the app id and that
- * hash to the database, which refuses them once the app was deleted,
- * re-levelled or its token rotated.
+ * auth.h — who is calling.  A worker never sees an app's stored hash: it
+ * asks the database for the hash's setting (clp_api.auth_lookup), computes
+ * the proof crypt(secret, setting) and passes it with every API call; the
+ * database compares it with the hash only its owner role can read (SPEC §2).
+ * Per worker, a bounded cache remembers "this token's proof", once the
+ * database has accepted it, so a known token costs no lookup and no
+ * libcrypt work.  The cache never decides access on its own: the database
+ * refuses a proof once the app was deleted, re-levelled or its token
+ * rotated, and the entry is then forgotten.
  */
 #ifndef CLP_AUTH_H
 #define CLP_AUTH_H
@@ -21,34 +24,34 @@ struct auth_entry {
 	char	app_id[VALIDATE_APP_ID_MAX + 1];
 	char	secret[TOKEN_MAX + 1];
 	size_t	secret_len;
-	char	hash[TOKEN_HASH_MAX];
+	char	proof[TOKEN_HASH_MAX];
 };
 
 struct auth {
 	struct auth_entry	slots[AUTH_CACHE_SLOTS];
-	/* Checked against when the app id is unknown, so that path costs
-	 * the same libcrypt work as a wrong secret for a real app. */
-	char			dummy_hash[TOKEN_HASH_MAX];
 };
 
-/* False if libcrypt cannot make the dummy hash (a broken install). */
-bool		auth_init(struct auth *);
-/* Wipes the cached secrets. */
+void		auth_init(struct auth *);
+/* Wipes the cached secrets and proofs. */
 void		auth_cleanup(struct auth *);
 /*
- * A token verified earlier: copies the hash it matched into hash and
- * answers true.  False: ask the database for the app's stored hash
- * (db_job_auth_lookup) and call auth_verify with the outcome.
+ * A token whose proof the database accepted earlier: copies the proof
+ * and answers true.  False: ask the database for the setting
+ * (db_job_auth_lookup) and call auth_prove.
  */
-bool		auth_cached(struct auth *, const struct token *, char *hash,
+bool		auth_cached(struct auth *, const struct token *, char *proof,
 		    size_t size);
 /*
- * Checks the token's secret against the stored hash the lookup found
- * (lookup: its outcome, CLP_ERR_UNAUTHORIZED for an unknown app) and
- * caches a match.  CLP_OK, CLP_ERR_UNAUTHORIZED or the lookup's error.
+ * The proof of the token's secret under the setting the lookup gave.
+ * CLP_OK, or CLP_ERR_UNAUTHORIZED if libcrypt refuses the setting.  The
+ * same libcrypt work for an unknown app (the database gives a decoy
+ * setting) as for a known one.
  */
-enum clp_err	auth_verify(struct auth *, const struct token *,
-		    enum clp_err lookup, const char *stored);
+enum clp_err	auth_prove(const struct token *, const char *setting,
+		    char *proof, size_t size);
+/* The database accepted this proof: cache it, wiping what the slot held. */
+void		auth_remember(struct auth *, const struct token *,
+		    const char *proof);
 /* Drops what the cache holds for an app (the database refused it). */
 void		auth_forget(struct auth *, const char *app_id);
 

@@ -47,7 +47,7 @@ static const struct {
 } db_stmts[DB__STMT_COUNT] = {
 	[DB_HEALTH] = { "health", "SELECT 1", 0, true, true },
 	[DB_AUTH_LOOKUP] = { "auth_lookup",
-	    "SELECT token_hash FROM clp_api.auth_lookup($1)", 1, true,
+	    "SELECT token_setting FROM clp_api.auth_lookup($1)", 1, true,
 	    true },
 	[DB_AUTHORIZE] = { "authorize",
 	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true },
@@ -552,13 +552,14 @@ db_result(const struct db_job *job)
 }
 
 enum clp_err
-db_result_auth_lookup(const struct db_job *job, char *hash, size_t size)
+db_result_auth_lookup(const struct db_job *job, char *setting, size_t size)
 {
-	if (job->err != CLP_OK)
-		return job->err;
-	return PQntuples(job->res) == 1 &&
-	    get_str(job->res, 0, "token_hash", hash, size) ? CLP_OK :
-	    CLP_ERR_UNAUTHORIZED;
+	enum clp_err err = db_result(job);
+
+	if (err != CLP_OK)
+		return err;
+	return get_str(job->res, 0, "token_setting", setting, size) ? CLP_OK :
+	    CLP_ERR_INTERNAL;
 }
 
 enum clp_err

@@ -30,7 +30,7 @@ struct db {
 	int		 backoff_ms;
 };
 
-/* Who is calling: the app id and the hash its token verified against. */
+/* Who is calling: the app id and its proof, crypt(secret, setting). */
 struct db_caller {
 	const char	*app_id;
 	const char	*token_hash;
@@ -127,8 +127,8 @@ void		db_job_rotate_token(struct db_job *, const struct db_caller *,
  * API promises.
  */
 enum clp_err	db_result(const struct db_job *);	/* one row, unread */
-/* The stored hash of a live application, or CLP_ERR_UNAUTHORIZED. */
-enum clp_err	db_result_auth_lookup(const struct db_job *, char *hash,
+/* The setting to prove an app's token with (a decoy for an unknown app). */
+enum clp_err	db_result_auth_lookup(const struct db_job *, char *setting,
 		    size_t size);
 enum clp_err	db_result_balance(const struct db_job *, struct db_balance *);
 /* record_order and return_order. */

@@ -19,6 +19,8 @@ static void		finish(struct service *, struct handlers_call *,
 static enum clp_err	validate_input(struct handlers_call *);
 static bool		authenticated(struct service *,
 			    struct handlers_call *);
+static void		note_proof(struct service *,
+			    const struct handlers_call *);
 static enum clp_err	op_submit(struct handlers_call *);
 static enum clp_err	op_finish(struct service *, struct handlers_call *,
 			    int *, const char **);
@@ -29,13 +31,13 @@ static enum clp_err	make_token(struct handlers_call *);
 static void		finish_health(struct service *,
 			    struct handlers_call *);
 
-bool
+void
 handlers_init(struct service *svc, const char *conninfo)
 {
 	memset(svc, 0, sizeof(*svc));
 	jsonw_init(&svc->out, HANDLERS_BODY_MAX);
 	db_init(&svc->db, conninfo);
-	return auth_init(&svc->auth);
+	auth_init(&svc->auth);
 }
 
 void
@@ -102,6 +104,7 @@ finish(struct service *svc, struct handlers_call *c, enum clp_err err,
 		request_respond(c->req, status, reason, NULL, &svc->out);
 	db_job_clear(&c->job);
 	explicit_bzero(&c->token, sizeof(c->token));
+	explicit_bzero(c->proof, sizeof(c->proof));
 	explicit_bzero(c->secret, sizeof(c->secret));
 }
 
@@ -346,17 +349,47 @@ finish_health(struct service *svc, struct handlers_call *c)
 	db_job_clear(&c->job);
 }
 
-/* The token is good: validate, then the endpoint's call. */
+/*
+ * What the database's answer says of the caller's proof.  Refused: a cached
+ * proof is stale (the app was deleted or its token rotated) and is
+ * forgotten; a computed one was simply wrong, and says nothing of what the
+ * cache holds for that app (anyone knowing an app id could else evict it
+ * at will).  Answered by the function past its caller check (a 403, a 409,
+ * success): the proof is good, and a computed one is cached.  No answer
+ * (503, 500): nothing is known.
+ */
+static void
+note_proof(struct service *svc, const struct handlers_call *c)
+{
+	switch (c->job.err) {
+	case CLP_ERR_UNAUTHORIZED:
+		if (c->proof_cached)
+			auth_forget(&svc->auth, c->token.app_id);
+		break;
+	case CLP_ERR_UNAVAILABLE:
+	case CLP_ERR_INTERNAL:
+		break;
+	default:
+		if (!c->proof_cached)
+			auth_remember(&svc->auth, &c->token, c->proof);
+		break;
+	}
+}
+
+/* The caller's proof is ready: validate, then the endpoint's call. */
 static bool
 authenticated(struct service *svc, struct handlers_call *c)
 {
 	enum clp_err err;
 
 	c->caller.app_id = c->token.app_id;
-	c->caller.token_hash = c->hash;
-	if ((c->invalid = validate_input(c)) != CLP_OK) {
-		/* 401 and 403 outrank every validation error, and only the
-		 * database knows the caller's level right now. */
+	c->caller.token_hash = c->proof;
+	if ((c->invalid = validate_input(c)) == CLP_OK)
+		c->invalid = c->bad_id;
+	if (c->invalid != CLP_OK) {
+		/* 401 and 403 outrank every validation error and a malformed
+		 * path id, and only the database knows the caller's level
+		 * right now. */
 		db_job_authorize(&c->job, &c->caller, c->route->level);
 		c->step = HANDLERS_STEP_AUTHORIZE;
 		return true;
@@ -383,6 +416,7 @@ handlers_begin(struct service *svc, struct handlers_call *c,
 		return false;
 	}
 	c->route = m.route;
+	c->bad_id = m.bad_id;
 	if (c->route->op == OP_HEALTH) {
 		db_job_health(&c->job);
 		c->step = HANDLERS_STEP_HEALTH;
@@ -392,8 +426,10 @@ handlers_begin(struct service *svc, struct handlers_call *c,
 		finish(svc, c, CLP_ERR_UNAUTHORIZED, NULL, NULL, 0, NULL);
 		return false;
 	}
-	if (auth_cached(&svc->auth, &c->token, c->hash, sizeof(c->hash)))
+	if (auth_cached(&svc->auth, &c->token, c->proof, sizeof(c->proof))) {
+		c->proof_cached = true;
 		return authenticated(svc, c);
+	}
 	db_job_auth_lookup(&c->job, c->token.app_id);
 	c->step = HANDLERS_STEP_AUTH;
 	return true;
@@ -403,7 +439,7 @@ bool
 handlers_resume(struct service *svc, struct handlers_call *c)
 {
 	const char *field = NULL, *reason = NULL;
-	char stored[TOKEN_HASH_MAX] = "";
+	char setting[TOKEN_HASH_MAX] = "";
 	enum clp_err err;
 	int status = 0;
 
@@ -412,18 +448,13 @@ handlers_resume(struct service *svc, struct handlers_call *c)
 		finish_health(svc, c);
 		return false;
 	case HANDLERS_STEP_AUTH:
-		err = db_result_auth_lookup(&c->job, stored, sizeof(stored));
+		err = db_result_auth_lookup(&c->job, setting, sizeof(setting));
 		db_job_clear(&c->job);
-		/* No live app: a cached entry for it is stale.  A wrong
-		 * secret says nothing of the cached one (anyone knowing the
-		 * app id could else evict it at will). */
-		if (err == CLP_ERR_UNAUTHORIZED)
-			auth_forget(&svc->auth, c->token.app_id);
-		if ((err = auth_verify(&svc->auth, &c->token, err, stored)) ==
-		    CLP_OK) {
-			memcpy(c->hash, stored, strlen(stored) + 1);
+		if (err == CLP_OK)
+			err = auth_prove(&c->token, setting, c->proof,
+			    sizeof(c->proof));
+		if (err == CLP_OK)
 			return authenticated(svc, c);
-		}
 		finish(svc, c, err, NULL, NULL, 0, NULL);
 		return false;
 	case HANDLERS_STEP_AUTHORIZE:
@@ -442,9 +473,7 @@ handlers_resume(struct service *svc, struct handlers_call *c)
 		err = CLP_ERR_INTERNAL;
 		break;
 	}
-	/* The database refused the hash the cache gave: forget it. */
-	if (err == CLP_ERR_UNAUTHORIZED)
-		auth_forget(&svc->auth, c->token.app_id);
+	note_proof(svc, c);
 	finish(svc, c, err, field, NULL, status, reason);
 	return false;
 }

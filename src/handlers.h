@@ -22,7 +22,7 @@ struct service {
 };
 
 enum handlers_step {
-	HANDLERS_STEP_AUTH,	/* the app's stored hash (a token not cached) */
+	HANDLERS_STEP_AUTH,	/* the app's hash setting (a token not cached) */
 	HANDLERS_STEP_AUTHORIZE,/* the caller's level, for a validation error */
 	HANDLERS_STEP_OP,	/* the endpoint's own call */
 	HANDLERS_STEP_HEALTH
@@ -40,16 +40,19 @@ struct handlers_call {
 	struct db_caller	 caller;
 	struct input		 in;
 	struct token		 token;
-	char			 hash[TOKEN_HASH_MAX];
+	char			 proof[TOKEN_HASH_MAX];	/* crypt(secret, setting) */
+	bool			 proof_cached;	/* from the cache, not computed */
 	/* A new token's secret and hash (create_app, rotate_token). */
 	char			 secret[TOKEN_SECRET_LEN + 1];
 	char			 new_hash[TOKEN_HASH_MAX];
-	/* The validation error waiting for the caller's level. */
+	/* A malformed path id's 404, answered after 401, 403 and 422. */
+	enum clp_err		 bad_id;
+	/* The error waiting for the caller's level (validation, bad_id). */
 	enum clp_err		 invalid;
 	struct db_job		 job;
 };
 
-bool	handlers_init(struct service *, const char *conninfo);
+void	handlers_init(struct service *, const char *conninfo);
 void	handlers_cleanup(struct service *);
 /*
  * Starts answering req.  True: call->job waits to be run (db_run), then

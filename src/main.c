@@ -90,14 +90,10 @@ serve(void *arg, volatile sig_atomic_t *stop)
 		log_error("out of memory");
 		return;
 	}
-	if (!handlers_init(svc, w->database)) {
-		log_error("worker initialisation failed (libcrypt)");
-		goto out;
-	}
+	handlers_init(svc, w->database);
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);
 	server_run(w->listen_fd, stop, svc);
-out:
 	handlers_cleanup(svc);
 	free(svc);
 	validate_cleanup();

@@ -85,7 +85,10 @@ request_load(struct request *r)
 	r->method = v[FCGI_P_METHOD];
 	r->path = v[FCGI_P_DOCUMENT_URI];
 	r->query = v[FCGI_P_QUERY];
-	r->content_type = v[FCGI_P_CONTENT_TYPE];
+	/* nginx passes CONTENT_TYPE empty when the header is absent: the
+	 * same request must get the same answer through nginx as direct. */
+	r->content_type = v[FCGI_P_CONTENT_TYPE] != NULL &&
+	    v[FCGI_P_CONTENT_TYPE][0] != '\0' ? v[FCGI_P_CONTENT_TYPE] : NULL;
 	r->authorization = v[FCGI_P_AUTHORIZATION];
 	if (r->path == NULL && (uri = v[FCGI_P_REQUEST_URI]) != NULL) {
 		/* Without DOCUMENT_URI route on the raw path: cut the query

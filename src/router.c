@@ -148,12 +148,11 @@ router_match(const char *method, const char *path, struct route_match *m,
 			return;
 		}
 		if (m->route->path_field != FIELD__COUNT) {
-			if (!store_path_id(m->route->path_field, m->id,
-			    m->id_len, in)) {
-				m->err = pp->bad_id;
-				return;
-			}
-			in->present |= FIELD_BIT(m->route->path_field);
+			if (store_path_id(m->route->path_field, m->id,
+			    m->id_len, in))
+				in->present |= FIELD_BIT(m->route->path_field);
+			else
+				m->bad_id = pp->bad_id;
 		}
 		m->err = CLP_OK;
 		return;

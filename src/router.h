@@ -43,6 +43,9 @@ struct route {
 struct route_match {
 	const struct route	*route;
 	enum clp_err		 err;		/* not_found / method_not_allowed */
+	/* A malformed {id}: the resource's not-found error, which SPEC §3
+	 * ranks last, after 401, 403 and validation (CLP_OK: no such id). */
+	enum clp_err		 bad_id;
 	const char		*allow;		/* for 405 */
 	const char		*id;		/* the {id} segment, not NUL-ended */
 	size_t			 id_len;
@@ -50,8 +53,8 @@ struct route_match {
 
 /*
  * Matches method and path (no query string).  On success m->route is set
- * and err is CLP_OK; a malformed {id} is reported here as that resource's
- * not-found error, and the id is stored into in.
+ * and err is CLP_OK; the {id} is stored into in, or, when malformed, left
+ * out and reported in bad_id for the caller to answer in its turn.
  */
 void	router_match(const char *method, const char *path,
 	    struct route_match *m, struct input *in);

@@ -22,8 +22,6 @@
 /* crypt_rn's work area is 32 KiB: one per process, made on first use. */
 static struct crypt_data	*token_crypt_data;
 
-static bool	token_crypt(const char *, const char *, char *, size_t);
-
 bool
 token_new_secret(char secret[TOKEN_SECRET_LEN + 1])
 {
@@ -59,10 +57,11 @@ token_new_secret(char secret[TOKEN_SECRET_LEN + 1])
 	return o == TOKEN_SECRET_LEN;
 }
 
-static bool
-token_crypt(const char *secret, const char *setting, char *out, size_t size)
+bool
+token_prove(const char *secret, const char *setting, char *out, size_t size)
 {
 	const char *h;
+	bool ok;
 
 	if (token_crypt_data == NULL &&
 	    (token_crypt_data = calloc(1, sizeof(*token_crypt_data))) == NULL)
@@ -70,10 +69,16 @@ token_crypt(const char *secret, const char *setting, char *out, size_t size)
 	h = crypt_rn(secret, setting, token_crypt_data,
 	    (int)sizeof(*token_crypt_data));
 	/* Failure is NULL or a string starting with '*'. */
-	if (h == NULL || h[0] == '*' || strlen(h) >= size)
-		return false;
-	memcpy(out, h, strlen(h) + 1);
-	return true;
+	ok = h != NULL && h[0] != '*' && strlen(h) < size;
+	if (ok)
+		memcpy(out, h, strlen(h) + 1);
+	/* The proof is a credential and the input a secret: neither stays in
+	 * the work area until the next call. */
+	explicit_bzero(token_crypt_data->output,
+	    sizeof(token_crypt_data->output));
+	explicit_bzero(token_crypt_data->input,
+	    sizeof(token_crypt_data->input));
+	return ok;
 }
 
 bool
@@ -85,18 +90,10 @@ token_hash(const char *secret, char *hash, size_t size)
 	if (crypt_gensalt_rn(TOKEN_HASH_PREFIX, TOKEN_HASH_COST, NULL, 0,
 	    setting, sizeof(setting)) == NULL)
 		return false;
-	return token_crypt(secret, setting, hash, size);
+	/* A hash is the proof of the secret under a fresh setting. */
+	return token_prove(secret, setting, hash, size);
 }
 
-bool
-token_verify(const char *secret, const char *hash)
-{
-	char computed[CRYPT_OUTPUT_SIZE];
-
-	if (!token_crypt(secret, hash, computed, sizeof(computed)))
-		return false;
-	return token_equal(computed, strlen(computed), hash, strlen(hash));
-}
 
 bool
 token_equal(const char *a, size_t alen, const char *b, size_t blen)

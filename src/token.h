@@ -3,7 +3,7 @@
  * one against a stored hash, and taking an Authorization header apart.
  *
  * A token is "<app_id>.<secret>": the app id in the clear lets a worker
- * fetch that one application's hash; the secret is 32 bytes from
+ * fetch that one application's hash setting; the secret is 32 bytes from
  * getrandom(2), base64url-encoded (43 characters).  Only a libcrypt hash of
  * the secret is stored.
  */
@@ -30,8 +30,13 @@ struct token {
 bool	token_new_secret(char secret[TOKEN_SECRET_LEN + 1]);
 /* The libcrypt hash stored for a secret; false on failure. */
 bool	token_hash(const char *secret, char *hash, size_t size);
-/* Does secret match the stored hash?  Compares in constant time. */
-bool	token_verify(const char *secret, const char *hash);
+/*
+ * The proof of a secret: crypt(secret, setting), where setting is the
+ * stored hash's method, cost and salt (clp_api.auth_lookup).  The database
+ * compares it with the stored hash.  False if libcrypt refuses the setting.
+ */
+bool	token_prove(const char *secret, const char *setting, char *proof,
+	    size_t size);
 /*
  * Parses "Bearer <app_id>.<secret>" (scheme case-insensitive).  The token
  * must be 1..128 printable ASCII characters without spaces.

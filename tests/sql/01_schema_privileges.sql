@@ -1,11 +1,11 @@
 -- Roles, ownership and privileges: clp_service may only execute the API.
 BEGIN;
-SELECT plan(33);
+SELECT plan(36);
 
 -- Schemas, tables, roles.
 SELECT has_schema('clp');
 SELECT has_schema('clp_api');
-SELECT tables_are('clp', ARRAY['applications', 'customers', 'orders', 'points_ledger', 'schema_migrations']);
+SELECT tables_are('clp', ARRAY['applications', 'auth_decoy', 'customers', 'orders', 'points_ledger', 'schema_migrations']);
 SELECT tables_are('clp_api', ARRAY[]::name[]);
 SELECT has_role('clp_owner');
 SELECT has_role('clp_service');
@@ -87,8 +87,14 @@ SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
           '{}'::text[], 'every API function is SECURITY DEFINER with a fixed search_path');
 
 -- As clp_service: the tables are out of reach, the API is not.
+-- Real yescrypt hashes: crypt('x', '$y$j75$sVM56ZI.tcmMr8hcPbp.w1') and
+-- crypt('y', '$y$j75$aaaaaaaaaaaaaaaaaaaaaa').
 INSERT INTO clp.applications (app_id, application_name, access_level, token_hash)
-VALUES ('reader', 'Reader', 'Can_Read', 'h-reader');
+VALUES ('reader', 'Reader', 'Can_Read',
+        '$y$j75$sVM56ZI.tcmMr8hcPbp.w1$Bx.PdUDRI8B2dQfV3KtdUd4FYbARiLcmm88fV2F8DH3');
+SELECT lives_ok($$SELECT * FROM clp_api.create_master(
+                   '$y$j75$aaaaaaaaaaaaaaaaaaaaaa$' || repeat('m', 43), 'the-master')$$,
+                'a master to impersonate');
 SET LOCAL ROLE clp_service;
 SELECT throws_ok('SELECT * FROM clp.customers', '42501', NULL, 'clp_service cannot SELECT from clp.customers');
 SELECT throws_ok('SELECT * FROM clp.applications', '42501', NULL, 'clp_service cannot SELECT from clp.applications');
@@ -100,12 +106,21 @@ SELECT throws_ok('UPDATE clp.customers SET balance_hundredths = 0', '42501', NUL
 SELECT throws_ok('SELECT clp.points_award(1, 0, 0)', '42501', NULL, 'clp_service cannot call clp helpers');
 SELECT throws_ok($$SELECT * FROM clp_api.create_master('h')$$, '42501', NULL,
                  'clp_service cannot call create_master');
-SELECT is((SELECT token_hash FROM clp_api.auth_lookup('reader')), 'h-reader',
-          'clp_service can call auth_lookup');
+SELECT is((SELECT token_setting FROM clp_api.auth_lookup('reader')), '$y$j75$sVM56ZI.tcmMr8hcPbp.w1',
+          'clp_service can call auth_lookup, which gives only the setting');
+-- SPEC §2: what clp_service can read is no proof, for an app or the master
+-- (tests/sql/service/ tries every function; this is the bypass that was).
+SELECT throws_ok($$SELECT * FROM clp_api.balance('reader',
+                     (SELECT token_setting FROM clp_api.auth_lookup('reader')), 7)$$,
+                 'CLA01', NULL, 'the setting auth_lookup gives is no proof for an app');
+SELECT throws_ok($$SELECT * FROM clp_api.list_apps('the-master',
+                     (SELECT token_setting FROM clp_api.auth_lookup('the-master')))$$,
+                 'CLA01', NULL, 'nor for the master');
 SELECT results_eq($$SELECT user_id, balance_hundredths, orders, returned_orders
-                      FROM clp_api.balance('reader', 'h-reader', 7)$$,
+                      FROM clp_api.balance('reader',
+                        '$y$j75$sVM56ZI.tcmMr8hcPbp.w1$Bx.PdUDRI8B2dQfV3KtdUd4FYbARiLcmm88fV2F8DH3', 7)$$,
                   $$VALUES (7::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
-                  'clp_service can call balance');
+                  'clp_service can call balance with the proof of the token');
 RESET ROLE;
 
 SELECT is((SELECT count(*)::int FROM clp.schema_migrations WHERE version LIKE '001\_%'), 1,

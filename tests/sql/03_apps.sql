@@ -1,7 +1,7 @@
 -- Applications: create_master, auth_lookup, authorize, create_app, list_apps,
 -- set_level, delete_app, rotate_token, and the master's immutability.
 BEGIN;
-SELECT plan(74);
+SELECT plan(80);
 
 \ir helpers.psql
 
@@ -17,12 +17,33 @@ SELECT throws_ok($$SELECT * FROM clp_api.create_master('h-other', E'bad\tid')$$,
 SELECT results_eq($$SELECT application_name, access_level FROM clp.applications WHERE app_id = 'master'$$,
                   $$VALUES ('MasterApp'::text, 'MasterApp'::text)$$, 'the master row');
 
--- auth_lookup
-SELECT results_eq($$SELECT token_hash FROM clp_api.auth_lookup('master')$$,
-                  $$VALUES ('h-master'::text)$$, 'auth_lookup gives a live app''s hash');
-SELECT is_empty($$SELECT * FROM clp_api.auth_lookup('nobody')$$, 'auth_lookup: unknown app, no row');
-SELECT is_empty($$SELECT * FROM clp_api.auth_lookup(NULL)$$, 'auth_lookup: NULL, no row');
+-- auth_lookup: only a hash's setting (method, cost, salt), never the hash;
+-- for a hash with no setting, an unknown app or NULL, a decoy setting.
+-- The real hash below is crypt('x', '$y$j75$sVM56ZI.tcmMr8hcPbp.w1').
+SELECT lives_ok($$SELECT * FROM clp_api.create_app('master', 'h-master', 'Real', 'Can_Read',
+                   '$y$j75$sVM56ZI.tcmMr8hcPbp.w1$Bx.PdUDRI8B2dQfV3KtdUd4FYbARiLcmm88fV2F8DH3')$$,
+                'an app with a real yescrypt hash');
+SELECT results_eq($$SELECT token_setting FROM clp_api.auth_lookup(
+                      (SELECT app_id FROM clp.applications WHERE application_name = 'Real'))$$,
+                  $$VALUES ('$y$j75$sVM56ZI.tcmMr8hcPbp.w1'::text)$$,
+                  'auth_lookup gives a live app''s setting, without its digest');
+SELECT matches((SELECT token_setting FROM clp_api.auth_lookup('master')), '^\$y\$j75\$[./0-9A-Za-z]{22}$',
+               'a stored hash with no setting gives a decoy, never the hash');
+SELECT is((SELECT count(*)::int FROM clp_api.auth_lookup('nobody')), 1, 'auth_lookup: unknown app, one row');
+SELECT matches((SELECT token_setting FROM clp_api.auth_lookup('nobody')), '^\$y\$j75\$[./0-9A-Za-z]{22}$',
+               'auth_lookup: unknown app, a yescrypt setting like a real one');
+SELECT is((SELECT token_setting FROM clp_api.auth_lookup('nobody')),
+          (SELECT token_setting FROM clp_api.auth_lookup('nobody')),
+          'auth_lookup: an unknown app''s decoy is the same every time');
+SELECT isnt((SELECT token_setting FROM clp_api.auth_lookup('nobody')),
+            (SELECT token_setting FROM clp_api.auth_lookup('nobody-else')),
+            'auth_lookup: each unknown app has its own decoy');
+SELECT matches((SELECT token_setting FROM clp_api.auth_lookup(NULL)), '^\$y\$j75\$[./0-9A-Za-z]{22}$',
+               'auth_lookup: NULL, a decoy');
 SELECT volatility_is('clp_api', 'auth_lookup', ARRAY['text'], 'stable');
+SELECT lives_ok($$SELECT * FROM clp_api.delete_app('master', 'h-master',
+                   (SELECT app_id FROM clp.applications WHERE application_name = 'Real'))$$,
+                'the real-hash app goes again (the list below counts live apps)');
 
 -- create_app
 CREATE TEMP TABLE made ON COMMIT DROP AS
@@ -36,7 +57,7 @@ SELECT is((SELECT created_at FROM made),
           to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'created_at is now, in UTC');
 SELECT matches((SELECT app_id FROM made),
                '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', 'app_id is a fresh UUID');
-SELECT results_eq($$SELECT token_hash FROM clp_api.auth_lookup((SELECT app_id FROM made))$$,
+SELECT results_eq($$SELECT token_hash FROM clp.applications WHERE app_id = (SELECT app_id FROM made)$$,
                   $$VALUES ('h-shop'::text)$$, 'the new app''s hash is stored');
 SELECT results_eq($$SELECT application_name FROM clp_api.create_app('master', 'h-master', ' Ünïcødé  ', 'Can_Read', 'h-u')$$,
                   $$VALUES (' Ünïcødé  '::text)$$, 'names are stored exactly as given');
@@ -133,7 +154,8 @@ SELECT results_eq($$SELECT app_id, deleted FROM clp_api.delete_app('master', 'h-
                   $$SELECT app_id, true FROM made$$, 'delete_app');
 SELECT throws_ok($$SELECT clp_api.authorize((SELECT app_id FROM made), 'h-shop-2', 'Can_Read')$$,
                  'CLA01', NULL, 'a deleted app''s token stops working at once');
-SELECT is_empty($$SELECT * FROM clp_api.auth_lookup((SELECT app_id FROM made))$$, 'auth_lookup: deleted app, no row');
+SELECT is((SELECT token_setting FROM clp_api.auth_lookup((SELECT app_id FROM made))),
+          clp.decoy_setting((SELECT app_id FROM made)), 'auth_lookup: deleted app, a decoy');
 SELECT is((SELECT count(*)::int FROM clp.applications WHERE app_id = (SELECT app_id FROM made)), 1,
           'the row stays, marked deleted');
 SELECT throws_ok($$SELECT * FROM clp_api.delete_app('master', 'h-master', (SELECT app_id FROM made))$$,

@@ -4,7 +4,9 @@
 #   2. migrate, then migrate again, which must apply nothing;
 #   3. the points vectors loaded into clp_test.points_vectors;
 #   4. pg_prove over tests/sql/*.sql (pgTAP, each file in BEGIN ... ROLLBACK);
-#   5. tests/sql/concurrency.sh (pgbench as clp_service, then the invariants).
+#   5. tests/sql/concurrency.sh (pgbench as clp_service, then the invariants);
+#   6. pg_prove over tests/sql/service/*.sql, logged in as clp_service, on the
+#      scratch database with fixture apps the admin made (SPEC §2's check).
 # The cluster is stopped and its directory removed however this ends.
 #
 #   CLP_VECTORS   the vectors file (default ../shared/vectors/points.csv
@@ -97,12 +99,28 @@ echo "== pg_prove"
 # pg_prove takes a conninfo's key=value for its own options, so pass the
 # connection through the environment.
 conn_get() {
-	printf '%s\n' "$admin" | tr ' ' '\n' | sed -n "s/^$1=//p"
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
-PGHOST=$(conn_get host) PGPORT=$(conn_get port) PGUSER=$(conn_get user) \
-	PGDATABASE=$(conn_get dbname) pg_prove --failures "$root"/tests/sql/*.sql
+PGHOST=$(conn_get "$admin" host) PGPORT=$(conn_get "$admin" port) \
+	PGUSER=$(conn_get "$admin" user) PGDATABASE=$(conn_get "$admin" dbname) \
+	pg_prove --failures "$root"/tests/sql/*.sql
 
 echo "== concurrency"
 sh "$root/tests/sql/concurrency.sh" "$admin" "$service"
+
+echo "== as clp_service, on clp_race"
+# Token hashes of the shape libcrypt makes, known to the test file but not
+# readable by clp_service.
+psql -X -q -v ON_ERROR_STOP=1 -d "$race" >/dev/null <<'SQL'
+CREATE EXTENSION pgtap;
+SELECT FROM clp_api.create_master('$y$j75$mmmmmmmmmmmmmmmmmmmmmm$' || repeat('M', 43), 'proof-master');
+INSERT INTO clp.applications (app_id, application_name, access_level, token_hash) VALUES
+    ('proof-reader', 'proof-reader', 'Can_Read', '$y$j75$rrrrrrrrrrrrrrrrrrrrrr$' || repeat('R', 43)),
+    ('proof-shop', 'proof-shop', 'Can_Modify_Orders', '$y$j75$ssssssssssssssssssssss$' || repeat('S', 43));
+SELECT FROM clp_api.record_order('proof-shop', '$y$j75$ssssssssssssssssssssss$' || repeat('S', 43), 1, 1, 100, 0);
+SQL
+PGHOST=$(conn_get "$service" host) PGPORT=$(conn_get "$service" port) \
+	PGUSER=$(conn_get "$service" user) PGDATABASE=clp_race \
+	pg_prove --failures "$root"/tests/sql/service/*.sql
 
 echo "== SQL tests passed"

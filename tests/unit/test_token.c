@@ -68,64 +68,76 @@ test_new_secret_spread(void **state)
 	assert_int_equal(distinct, 64);
 }
 
+/* The setting a stored hash is proved with: all before its last '$'. */
 static void
-test_hash_verify(void **state)
+setting_of(const char *hash, char *setting, size_t size)
+{
+	const char *last = strrchr(hash, '$');
+
+	assert_non_null(last);
+	assert_true((size_t)(last - hash) < size);
+	memcpy(setting, hash, (size_t)(last - hash));
+	setting[last - hash] = '\0';
+}
+
+static void
+test_hash_prove(void **state)
 {
 	char secret[TOKEN_SECRET_LEN + 1], other[TOKEN_SECRET_LEN + 1];
-	char h1[TOKEN_HASH_MAX], h2[TOKEN_HASH_MAX];
+	char h1[TOKEN_HASH_MAX], h2[TOKEN_HASH_MAX], set1[TOKEN_HASH_MAX];
+	char proof[TOKEN_HASH_MAX];
 
 	(void)state;
 	assert_true(token_new_secret(secret));
 	assert_true(token_new_secret(other));
 	assert_true(token_hash(secret, h1, sizeof(h1)));
 	assert_true(token_hash(secret, h2, sizeof(h2)));
-	assert_memory_equal(h1, "$y$", 3);
+	/* yescrypt at the lowest cost: sql/008's decoy setting names it. */
+	assert_memory_equal(h1, "$y$j75$", 7);
 	assert_true(strlen(h1) < TOKEN_HASH_MAX);
 	/* Salted: the same secret hashes differently each time. */
 	assert_string_not_equal(h1, h2);
 	/* The secret does not appear in its hash. */
 	assert_null(strstr(h1, secret));
 
-	assert_true(token_verify(secret, h1));
-	assert_true(token_verify(secret, h2));
-	assert_false(token_verify(other, h1));
-	assert_false(token_verify("", h1));
-	/* A one-character change in the secret. */
+	/* The secret under the hash's setting proves to the hash itself:
+	 * what the database compares (sql/008). */
+	setting_of(h1, set1, sizeof(set1));
+	assert_true(token_prove(secret, set1, proof, sizeof(proof)));
+	assert_string_equal(proof, h1);
+	/* The whole hash works as a setting too (libcrypt reads its salt). */
+	assert_true(token_prove(secret, h1, proof, sizeof(proof)));
+	assert_string_equal(proof, h1);
+	/* Another secret, a one-character change, a truncation: another
+	 * proof. */
+	assert_true(token_prove(other, set1, proof, sizeof(proof)));
+	assert_string_not_equal(proof, h1);
 	strcpy(other, secret);
 	other[10] = other[10] == 'A' ? 'B' : 'A';
-	assert_false(token_verify(other, h1));
-	/* Truncated secret. */
+	assert_true(token_prove(other, set1, proof, sizeof(proof)));
+	assert_string_not_equal(proof, h1);
 	memcpy(other, secret, 42);
 	other[42] = '\0';
-	assert_false(token_verify(other, h1));
+	assert_true(token_prove(other, set1, proof, sizeof(proof)));
+	assert_string_not_equal(proof, h1);
+	/* The proof does not fit: refused, not cut. */
+	assert_false(token_prove(secret, set1, proof, 16));
 }
 
 static void
-test_verify_garbage_hash(void **state)
+test_prove_garbage_setting(void **state)
 {
-	char secret[TOKEN_SECRET_LEN + 1], h[TOKEN_HASH_MAX], bad[TOKEN_HASH_MAX];
-	size_t n;
+	static const char *const garbage[] = {
+		"", "*", "*0", "$y$", "$9$abc", "$y$j75",
+	};
+	char secret[TOKEN_SECRET_LEN + 1], proof[TOKEN_HASH_MAX];
+	size_t i;
 
 	(void)state;
 	assert_true(token_new_secret(secret));
-	assert_true(token_hash(secret, h, sizeof(h)));
-	assert_false(token_verify(secret, ""));
-	assert_false(token_verify(secret, "*"));
-	assert_false(token_verify(secret, "*0"));
-	assert_false(token_verify(secret, "garbage"));
-	assert_false(token_verify(secret, "$y$"));
-	assert_false(token_verify(secret, "$y$j9T$"));
-	assert_false(token_verify(secret, "$1$abc$"));
-	assert_false(token_verify(secret, secret));
-	/* The stored hash with its last character changed. */
-	strcpy(bad, h);
-	n = strlen(bad);
-	bad[n - 1] = bad[n - 1] == 'A' ? 'B' : 'A';
-	assert_false(token_verify(secret, bad));
-	/* Truncated. */
-	memcpy(bad, h, n - 1);
-	bad[n - 1] = '\0';
-	assert_false(token_verify(secret, bad));
+	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++)
+		if (token_prove(secret, garbage[i], proof, sizeof(proof)))
+			fail_msg("setting \"%s\" accepted", garbage[i]);
 }
 
 static void
@@ -328,8 +340,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_secret),
 		cmocka_unit_test(test_new_secret_spread),
-		cmocka_unit_test(test_hash_verify),
-		cmocka_unit_test(test_verify_garbage_hash),
+		cmocka_unit_test(test_hash_prove),
+		cmocka_unit_test(test_prove_garbage_setting),
 		cmocka_unit_test(test_hash_small_buffer),
 		cmocka_unit_test(test_bearer_ok),
 		cmocka_unit_test(test_bearer_refused),
