@@ -72,4 +72,12 @@ for method, uri, token in [("POST", "/v1/orders", W), ("DELETE", "/v1/orders", W
     got = direct(method, uri, token, {})
     ok(got == (400, "malformed_json"), f"{method} {uri}, no CONTENT_TYPE direct: 400", got)
 
+# Those 403s and 404s are expected answers: PostgreSQL logs no statement
+# for them (sql/008 sets log_min_error_statement for clp_service).
+with open(os.path.join(os.environ["CLP_VAR"], "pg", "postgres.log"), errors="replace") as f:
+    log = f.read()
+ok("this application's access level" in log, "the server log holds the 403s' errors", None)
+ok("STATEMENT:" not in log, "but none of their statements",
+   [line for line in log.splitlines() if "STATEMENT:" in line][:3])
+
 done()

@@ -1,6 +1,6 @@
 -- Roles, ownership and privileges: clp_service may only execute the API.
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 
 -- Schemas, tables, roles.
 SELECT has_schema('clp');
@@ -123,6 +123,11 @@ SELECT results_eq($$SELECT user_id, balance_hundredths, orders, returned_orders
                   'clp_service can call balance with the proof of the token');
 RESET ROLE;
 
+SELECT ok((SELECT s.setconfig FROM pg_db_role_setting s
+            WHERE s.setrole = 'clp_service'::regrole AND s.setdatabase = 0)
+           @> ARRAY['log_min_error_statement=panic', 'log_parameter_max_length=0',
+                    'log_parameter_max_length_on_error=0'],
+          'clp_service''s failed statements and their parameters stay out of the server log');
 SELECT is((SELECT count(*)::int FROM clp.schema_migrations WHERE version LIKE '001\_%'), 1,
           'migrations are recorded');
 
