@@ -137,9 +137,11 @@ valgrind: all $(UNIT_BINS)
 	@echo "valgrind: 0 errors, 0 definite leaks in the unit tests and" \
 		"$$(ls $(VG_LOGS) | wc -l) pool processes"
 
+# The URL reaches the script in its environment, not on a command line.
+migrate: export CLP_DATABASE_URL = $(DATABASE_URL)
 migrate: deps
-	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate DATABASE_URL=..." >&2; exit 2; }
-	@sh scripts/migrate "$(DATABASE_URL)"
+	@test -n "$$CLP_DATABASE_URL" || { echo "usage: make migrate DATABASE_URL=..." >&2; exit 2; }
+	@sh scripts/migrate
 
 run: all
 	@sh scripts/run.sh

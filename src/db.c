@@ -81,6 +81,7 @@ static const struct {
 };
 
 static void		db_notice(void *, const char *);
+static bool		db_role_too_strong(PGconn *);
 static void		db_drop(struct db *);
 static bool		db_ensure(struct db *);
 static bool		db_connection_lost(const struct db *, const PGresult *);
@@ -112,10 +113,11 @@ db_notice(void *arg, const char *message)
 }
 
 void
-db_init(struct db *db, const char *conninfo)
+db_init(struct db *db, const char *conninfo, enum db_role role)
 {
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo != NULL ? conninfo : "";
+	db->role = role;
 	db->backoff_ms = DB_BACKOFF_MIN_MS;
 }
 
@@ -152,6 +154,7 @@ db_connect(struct db *db)
 	int i;
 
 	db_drop(db);
+	db->role_refused = false;
 	db->conn = PQconnectdbParams(keys, values, 1);
 	if (db->conn != NULL)
 		PQsetNoticeProcessor(db->conn, db_notice, NULL);
@@ -160,6 +163,9 @@ db_connect(struct db *db)
 		    PQerrorMessage(db->conn) : "out of memory");
 		goto out;
 	}
+	if (db->role == DB_ROLE_SERVICE &&
+	    (db->role_refused = db_role_too_strong(db->conn)))
+		goto out;
 	res = PQexec(db->conn, DB_STATEMENT_TIMEOUT);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		goto fail;
@@ -189,6 +195,39 @@ out:
 		    DB_BACKOFF_MAX_MS : db->backoff_ms * 2;
 	}
 	return ok;
+}
+
+/*
+ * SPEC §6: the workers' role may only execute the API's functions.  A
+ * superuser, a role that bypasses row security or one holding any privilege
+ * on a table (outside the system catalogues, which every role reads) could
+ * change balances without the API's checks: refuse to work as it.  An
+ * unanswered check counts as refused too.
+ */
+static bool
+db_role_too_strong(PGconn *conn)
+{
+	static const char sql[] =
+	    "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS ("
+	    " SELECT FROM pg_catalog.pg_class c"
+	    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	    " WHERE n.nspname <> 'information_schema'"
+	    " AND n.nspname !~ '^pg_'"
+	    " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+	    " AND pg_catalog.has_table_privilege(c.oid,"
+	    " 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'))"
+	    " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user";
+	PGresult *res = PQexec(conn, sql);
+	bool strong = PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "f") != 0;
+
+	PQclear(res);
+	if (strong)
+		log_error("refusing to work as database role %s: a superuser, "
+		    "or a role with privileges on tables; the workers must log "
+		    "in as clp_service (CLP_SERVICE_DATABASE_URL, docs/"
+		    "DEPLOYING.md)", PQuser(conn));
+	return strong;
 }
 
 /* A usable connection, reconnecting unless the back-off says wait. */

@@ -23,9 +23,17 @@
 #define DB_LEVEL_MAX	32
 #define DB_FIELD_MAX	64
 
+enum db_role {
+	DB_ROLE_ADMIN,		/* init-master: the migrating admin */
+	DB_ROLE_SERVICE		/* the workers: may only execute the API */
+};
+
 struct db {
 	PGconn		*conn;
 	const char	*conninfo;
+	enum db_role	 role;
+	/* The last connection was refused for its role's privileges. */
+	bool		 role_refused;
 	int64_t		 retry_at_ms;	/* no reconnect attempt before this */
 	int		 backoff_ms;
 };
@@ -82,9 +90,13 @@ struct db_app {
 typedef bool (*db_app_cb)(void *ctx, const struct db_app *app);
 
 /* conninfo: a libpq connection string or URL; NULL or "" uses PG* vars. */
-void		db_init(struct db *, const char *conninfo);
+void		db_init(struct db *, const char *conninfo, enum db_role);
 void		db_close(struct db *);
-/* Connects and prepares every statement; false if the database is down. */
+/*
+ * Connects and prepares every statement; false if the database is down or,
+ * for DB_ROLE_SERVICE, if the login could do more than execute the API
+ * (a superuser, or any privilege on a table: role_refused, logged).
+ */
 bool		db_connect(struct db *);
 
 /*

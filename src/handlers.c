@@ -36,7 +36,7 @@ handlers_init(struct service *svc, const char *conninfo)
 {
 	memset(svc, 0, sizeof(*svc));
 	jsonw_init(&svc->out, HANDLERS_BODY_MAX);
-	db_init(&svc->db, conninfo);
+	db_init(&svc->db, conninfo, DB_ROLE_SERVICE);
 	auth_init(&svc->auth);
 }
 

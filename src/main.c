@@ -45,6 +45,7 @@ static int	env_int(const char *, int);
 static void	serve(void *, volatile sig_atomic_t *);
 static void	stop_listening(void *);
 static bool	stdin_is_listener(void);
+static bool	role_allowed(const char *);
 
 static void
 usage(FILE *f)
@@ -58,14 +59,18 @@ usage(FILE *f)
 "                        Without it, a listening socket on stdin (as\n"
 "                        spawn-fcgi gives) is served by one worker.\n"
 "  -w, --workers N       worker processes (env CLP_WORKERS; default: CPUs)\n"
-"  -d, --database INFO   libpq connection string or URL (env\n"
-"                        CLP_DATABASE_URL; default: libpq's PG* variables)\n"
 "  -m, --socket-mode M   octal mode of a unix socket (env CLP_SOCKET_MODE;\n"
 "                        default " DEFAULT_SOCKET_MODE ")\n"
 "  -h, --help            this text\n"
 "\n"
-"init-master: connects with --database as the migrating admin and creates\n"
-"the single MasterApp.  The token is generated, or read from the file in\n"
+"The database: env CLP_DATABASE_URL, a libpq connection string or URL\n"
+"(default: libpq's PG* variables), never an option: a command line is\n"
+"visible to every local user.  The pool refuses to start as a superuser\n"
+"or as a role holding any privilege on a table (use clp_service).\n"
+"\n"
+"init-master: connects with CLP_DATABASE_URL as the migrating admin and\n"
+"creates the single MasterApp.  The token is generated, or read from the\n"
+"file in\n"
 "env CLP_MASTER_TOKEN_FILE (--token-file), which must hold a token of the\n"
 "form <app_id>.<secret> (secret: at least 43 printable characters).  It is\n"
 "written to --out FILE (mode 0600) if given, else printed on stdout.\n"
@@ -126,13 +131,31 @@ stdin_is_listener(void)
 	    &len) == 0 && listening;
 }
 
+/*
+ * The pool does not start with a login that could do more than execute the
+ * API (db_connect says why).  A database that is down is no reason not to
+ * start: requests answer 503 until it is back, and each worker checks its
+ * own connections the same way.
+ */
+static bool
+role_allowed(const char *conninfo)
+{
+	struct db db;
+	bool refused;
+
+	db_init(&db, conninfo, DB_ROLE_SERVICE);
+	(void)db_connect(&db);
+	refused = db.role_refused;
+	db_close(&db);
+	return !refused;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
-		{ "database", required_argument, NULL, 'd' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "out", required_argument, NULL, 'o' },
@@ -159,12 +182,11 @@ main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	while ((ch = getopt_long(argc, argv, "l:w:d:m:t:o:h", longopts, NULL))
+	while ((ch = getopt_long(argc, argv, "l:w:m:t:o:h", longopts, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'l': o.listen = optarg; break;
 		case 'w': o.workers = atoi(optarg); break;
-		case 'd': o.database = optarg; break;
 		case 'm': o.socket_mode = optarg; break;
 		case 't': o.token_file = optarg; break;
 		case 'o': o.token_out = optarg; break;
@@ -179,6 +201,8 @@ main(int argc, char **argv)
 	if (master_cmd)
 		return master_init(o.database, o.token_file, o.token_out);
 
+	if (!role_allowed(o.database))
+		return 1;
 	w.database = o.database;
 	w.socket_path = NULL;
 	if ((o.listen == NULL || *o.listen == '\0') && stdin_is_listener()) {

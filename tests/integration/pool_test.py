@@ -162,26 +162,27 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 subprocess.run(["psql", "-X", "-q", ADMIN_DB, "-c", "CREATE DATABASE clp_init_test"],
                check=True, capture_output=True)
 other_db = ADMIN_DB.replace("dbname=clp", "dbname=clp_init_test")
-subprocess.run(["sh", os.path.join(ROOT, "scripts", "migrate"), other_db], check=True,
+other_env = dict(os.environ, CLP_DATABASE_URL=other_db)
+subprocess.run(["sh", os.path.join(ROOT, "scripts", "migrate")], env=other_env, check=True,
                capture_output=True)
 with tempfile.TemporaryDirectory() as tmp:
     tok_file = os.path.join(tmp, "master.token")
     supplied = "operator-master." + "s" * 20 + os.urandom(16).hex()
     with open(tok_file, "w") as f:
         f.write(supplied + "\n")
-    p = subprocess.run([FCGI, "init-master", "--database", other_db],
-                       env=dict(os.environ, CLP_MASTER_TOKEN_FILE=tok_file),
+    p = subprocess.run([FCGI, "init-master"],
+                       env=dict(other_env, CLP_MASTER_TOKEN_FILE=tok_file),
                        capture_output=True, text=True)
     ok(p.returncode == 0 and supplied not in p.stdout + p.stderr,
        "init-master with a supplied token; token not echoed", p)
-    p = subprocess.run([FCGI, "init-master", "--database", other_db, "--out",
-                        os.path.join(tmp, "second")], capture_output=True, text=True)
+    p = subprocess.run([FCGI, "init-master", "--out", os.path.join(tmp, "second")],
+                       env=other_env, capture_output=True, text=True)
     ok(p.returncode == 3 and not os.path.exists(os.path.join(tmp, "second")),
        "a second master is refused (exit 3)", p)
     with open(tok_file, "w") as f:
         f.write("no-dot-here\n")
-    p = subprocess.run([FCGI, "init-master", "--database", other_db],
-                       env=dict(os.environ, CLP_MASTER_TOKEN_FILE=tok_file),
+    p = subprocess.run([FCGI, "init-master"],
+                       env=dict(other_env, CLP_MASTER_TOKEN_FILE=tok_file),
                        capture_output=True, text=True)
     ok(p.returncode == 1, "a malformed supplied token is refused", p)
     sock = os.path.join(tmp, "other.sock")

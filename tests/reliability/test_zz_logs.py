@@ -32,7 +32,7 @@ for h in hashes:
     if len(tail) >= 20:
         needles[tail] = "token hash (digest part)"
 
-logs = [os.path.join(VAR, "pool.log"), os.path.join(VAR, "migrate.log"),
+logs = [os.path.join(VAR, "pool.log"),
         os.path.join(VAR, "init.log"), os.path.join(VAR, "pg", "postgres.log")]
 logs += sorted(glob.glob(os.path.join(VAR, "nginx", "*.log")))
 logs = [p for p in logs if os.path.exists(p)]

@@ -60,9 +60,9 @@ nfiles=$(find "$root/sql" -maxdepth 1 -name '[0-9][0-9][0-9]_*.sql' | wc -l)
 echo "== migrate: two at once on a scratch database"
 psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'CREATE DATABASE clp_race'
 race="$admin dbname=clp_race"
-sh "$root/scripts/migrate" "$race" >"$tmp/race1.out" 2>&1 &
+CLP_DATABASE_URL=$race sh "$root/scripts/migrate" >"$tmp/race1.out" 2>&1 &
 pid1=$!
-sh "$root/scripts/migrate" "$race" >"$tmp/race2.out" 2>&1 &
+CLP_DATABASE_URL=$race sh "$root/scripts/migrate" >"$tmp/race2.out" 2>&1 &
 pid2=$!
 rc1=0
 wait "$pid1" || rc1=$?
@@ -80,8 +80,8 @@ recorded=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$race" -c 'SELECT count(*) FROM 
 echo "ok: $nfiles files applied once between two concurrent migrates"
 
 echo "== migrate"
-sh "$root/scripts/migrate" "$admin"
-again=$(sh "$root/scripts/migrate" "$admin")
+CLP_DATABASE_URL=$admin sh "$root/scripts/migrate"
+again=$(CLP_DATABASE_URL=$admin sh "$root/scripts/migrate")
 [ -z "$again" ] || fail "the second migrate applied something: $again"
 echo "ok: the second migrate applied nothing"
 

@@ -1,0 +1,91 @@
+"""The workers never run with more than they need (security review, item
+6): the pool refuses a superuser or a role holding a table privilege; with
+only an admin URL, `scripts/stack` makes the workers log in as clp_service;
+no running process shows a connection string on its command line."""
+import os
+import socket
+import stat
+import subprocess
+import tempfile
+import urllib.request
+
+from clptest import done, master_token, ok, psql
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+FCGI = os.environ.get("CLP_FCGI") or os.path.join(ROOT, "cgi-bin", "clp.fcgi")
+ADMIN_DB = os.environ["CLP_ADMIN_DB"]
+
+
+def pool_refuses(conninfo, name):
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            p = subprocess.run([FCGI, "--listen", f"unix:{tmp}/s.sock", "--workers", "1"],
+                               env=dict(os.environ, CLP_DATABASE_URL=conninfo),
+                               capture_output=True, text=True, timeout=30)
+            got = (p.returncode, p.stderr[-300:])
+        except subprocess.TimeoutExpired:
+            got = ("still running after 30 s", "")
+    ok(got[0] == 1 and "refusing to work as database role" in got[1],
+       f"the pool refuses to start as {name}", got)
+
+
+pool_refuses(ADMIN_DB, "a superuser")
+psql("DROP ROLE IF EXISTS clp_leaky")
+psql("CREATE ROLE clp_leaky LOGIN")
+psql("GRANT clp_service TO clp_leaky")
+psql("GRANT SELECT ON clp.customers TO clp_leaky")
+try:
+    leaky = " ".join("user=clp_leaky" if kv.startswith("user=") else kv for kv in ADMIN_DB.split())
+    pool_refuses(leaky, "a role with one table privilege")
+finally:
+    psql("REVOKE SELECT ON clp.customers FROM clp_leaky")
+    psql("DROP ROLE clp_leaky")
+
+# A second service on the same cluster, given only the admin's URL.
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+with tempfile.TemporaryDirectory() as tmp:
+    os.chmod(tmp, 0o755)
+    var = os.path.join(tmp, "var")
+    env = dict(os.environ, CLP_DATABASE_URL=ADMIN_DB, CLP_WORKERS="1")
+    env.pop("CLP_SERVICE_DATABASE_URL", None)
+    stack = os.path.join(ROOT, "scripts", "stack")
+    start = subprocess.run(["sh", stack, "start", var, str(port)], env=env,
+                           capture_output=True, text=True, timeout=120)
+    try:
+        ok(start.returncode == 0, "the stack starts with only an admin URL", start.stderr[-500:])
+        sessions = set()
+        for name in ("pool.pid", "nginx.pid"):
+            with open(os.path.join(var, name)) as f:
+                sessions.add(int(f.read()))   # each started with setsid
+        rows = psql("SELECT DISTINCT usename FROM pg_stat_activity "
+                    "WHERE application_name = 'clp-worker'")
+        ok(rows == [["clp_service"]], "every worker connection logs in as clp_service", rows)
+        mode = stat.S_IMODE(os.stat(os.path.join(var, "service.pgpass")).st_mode)
+        ok(mode == 0o600, "its password is in a passfile only its user reads", oct(mode))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/apps",
+                                     headers={"Authorization": "Bearer " + master_token()})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            ok(r.status == 200, "and it serves", r.status)
+        # No process of this service (the pool's and nginx's sessions)
+        # shows a connection string or a password in its argv.
+        seen, leaks = 0, []
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    session = int(f.read().rsplit(")", 1)[1].split()[3])
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, ValueError, IndexError):
+                continue
+            if session not in sessions:
+                continue
+            seen += 1
+            if any(k in argv for k in ("dbname=", "password", "postgresql://", "user=")):
+                leaks.append((pid, argv[:120]))
+        ok(seen >= 4, "the pool (master, worker) and nginx (master, worker) run", seen)
+        ok(leaks == [], "no command line holds a connection string", leaks)
+    finally:
+        subprocess.run(["sh", stack, "stop", var], env=env, capture_output=True, timeout=120)
+done()
