@@ -439,12 +439,15 @@ check_body_oracle(const struct request *r, enum clp_err err)
 		return;
 	obj = jv_is_object(r->body, r->body_len, &depth, false);
 	if (err == CLP_ERR_MALFORMED_JSON) {
-		/* Refusing a valid object is fine only for a deep one. */
-		CHECK(!obj || depth > 15, "valid JSON object called malformed");
+		/* Refusing a valid object is fine only past the limit. */
+		CHECK(!obj || depth > VALIDATE_JSON_DEPTH,
+		    "valid JSON object called malformed");
 	} else {
 		if (!obj && lax_numbers)
 			obj = jv_is_object(r->body, r->body_len, &depth, true);
 		CHECK(obj, "malformed JSON accepted (RFC 8259)");
+		CHECK(depth <= VALIDATE_JSON_DEPTH, "nesting past the limit "
+		    "accepted");
 		CHECK(r->body_len < 3 ||
 		    memcmp(r->body, "\xef\xbb\xbf", 3) != 0, "BOM accepted");
 	}

@@ -307,15 +307,17 @@ json_scalar_len(const char *s, size_t len)
  * Infinity, raw control characters in strings, overlong UTF-8, and lone
  * surrogate escapes (silently made U+FFFD, so a name would not be stored
  * as given); and it cuts a key at an escaped NUL.  This pass over the raw
- * text refuses all of that before json-c sees it, and reports a key that
- * holds \u0000 (*nul_key, the raw text of the key) so it can be refused
- * as unknown instead of being taken for its prefix.
+ * text refuses all of that before json-c sees it, and reports a top-level
+ * key that holds \u0000 (*nul_key, the raw text of the key) so it can be
+ * refused as unknown instead of being taken for its prefix.  Nesting past
+ * VALIDATE_JSON_DEPTH levels of arrays and objects (the body's object is
+ * level 1) is refused here, whatever the field.
  */
 static bool
 json_prescan(const char *s, size_t len, const char **nul_key,
     size_t *nul_key_len)
 {
-	char stack[VALIDATE_JSON_DEPTH + 1], last = 0;
+	char stack[VALIDATE_JSON_DEPTH], last = 0;
 	size_t i, n, depth = 0, key_start = 0, cps;
 	bool in_string = false, is_key = false, high = false, ctl;
 	int v;
@@ -359,7 +361,10 @@ json_prescan(const char *s, size_t len, const char **nul_key,
 			} else {
 				high = v >= 0xd800 && v <= 0xdbff;
 			}
-			if (v == 0 && is_key && *nul_key == NULL)
+			/* Only the body's own keys are names the caller
+			 * gave; a key inside a value is part of that
+			 * value (a known field's object is invalid). */
+			if (v == 0 && is_key && depth == 1 && *nul_key == NULL)
 				*nul_key = s + key_start;
 			continue;
 		}
@@ -414,8 +419,10 @@ validate_body(const char *body, size_t len, unsigned fields, struct input *in)
 	    !json_prescan(body, len, &nul_key, &nul_key_len))
 		goto out;
 	if (validate_tok == NULL) {
-		if ((validate_tok = json_tokener_new_ex(VALIDATE_JSON_DEPTH))
-		    == NULL) {
+		/* json-c counts the innermost scalar as a level too: one
+		 * more, so json_prescan() alone sets the limit. */
+		if ((validate_tok = json_tokener_new_ex(VALIDATE_JSON_DEPTH +
+		    1)) == NULL) {
 			err = CLP_ERR_INTERNAL;
 			goto out;
 		}

@@ -30,6 +30,8 @@ enum field {
 #define VALIDATE_APP_ID_MAX	64
 #define VALIDATE_NAME_MAX_CHARS	30
 #define VALIDATE_NAME_MAX_BYTES	(VALIDATE_NAME_MAX_CHARS * 4)
+/* Levels of arrays and objects in a body, its own object being level 1
+ * (README, "Choices where the SPEC is silent"); deeper is malformed. */
 #define VALIDATE_JSON_DEPTH	16
 /* An unknown field's name is echoed back, cut to this many bytes. */
 #define VALIDATE_FIELD_ECHO_MAX	128

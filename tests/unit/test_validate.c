@@ -248,6 +248,15 @@ test_unknown_field_nul_in_key(void **state)
 	    "\"completed_at\\u0000\":4}", ORDER_FIELDS, &in);
 	if (e == CLP_OK)
 		fail_msg("key \"completed_at\\u0000\" taken as completed_at");
+	/* A key inside a known field's value is no field name: the value
+	 * (an object) is what is wrong. */
+	assert_err(body("{\"user_id\":{\"a\\u0000\":1},\"order_id\":2,"
+	    "\"total_cost\":3,\"completed_at\":4}", ORDER_FIELDS, &in),
+	    CLP_ERR_INVALID_FIELD);
+	assert_string_equal(in.bad_field, "user_id");
+	assert_err(body("{\"order_id\":[{\"\\u0000\":1}]}", B(ORDER_ID), &in),
+	    CLP_ERR_INVALID_FIELD);
+	assert_string_equal(in.bad_field, "order_id");
 }
 
 static void
@@ -506,14 +515,14 @@ test_trailing_whitespace_ok(void **state)
 }
 
 static char *
-nested(int depth)
+nested_in(const char *key, int depth)
 {
-	/* {"x": + depth-1 × '[' + "1" + ']'s + '}' */
-	char *s = malloc((size_t)depth * 2 + 16), *p = s;
+	/* {"key": + depth-1 × '[' + "1" + ']'s + '}' */
+	char *s = malloc(strlen(key) + (size_t)depth * 2 + 16), *p = s;
 	int i;
 
 	assert_non_null(s);
-	p += sprintf(p, "{\"x\":");
+	p += sprintf(p, "{\"%s\":", key);
 	for (i = 1; i < depth; i++)
 		*p++ = '[';
 	*p++ = '1';
@@ -524,6 +533,18 @@ nested(int depth)
 	return s;
 }
 
+static char *
+nested(int depth)
+{
+	return nested_in("x", depth);
+}
+
+/*
+ * README, "Choices where the SPEC is silent": a body nests at most
+ * VALIDATE_JSON_DEPTH levels (its object is level 1).  Up to the limit the
+ * field rules answer (a known field's array is invalid, an unknown field is
+ * unknown) at every depth; past it, malformed whatever the field.
+ */
 static void
 test_depth(void **state)
 {
@@ -532,16 +553,27 @@ test_depth(void **state)
 	int depth;
 
 	(void)state;
-	/* Shallow nesting parses (and is refused as an unknown field). */
-	s = nested(3);
-	assert_err(body(s, B(ORDER_ID), &in), CLP_ERR_UNKNOWN_FIELD);
-	free(s);
+	for (depth = 2; depth <= VALIDATE_JSON_DEPTH; depth++) {
+		s = nested(depth);
+		if (body(s, B(ORDER_ID), &in) != CLP_ERR_UNKNOWN_FIELD)
+			fail_msg("depth %d: not unknown_field", depth);
+		free(s);
+		s = nested_in("order_id", depth);
+		if (body(s, B(ORDER_ID), &in) != CLP_ERR_INVALID_FIELD ||
+		    strcmp(in.bad_field, "order_id") != 0)
+			fail_msg("depth %d: not invalid_field order_id", depth);
+		free(s);
+	}
 	/* Past the limit: malformed, never a crash. */
 	for (depth = VALIDATE_JSON_DEPTH + 1; depth <= 2000;
 	    depth = depth < 40 ? depth + 1 : depth * 2) {
 		s = nested(depth);
 		if (body(s, B(ORDER_ID), &in) != CLP_ERR_MALFORMED_JSON)
 			fail_msg("depth %d not refused as malformed", depth);
+		free(s);
+		s = nested_in("order_id", depth);
+		if (body(s, B(ORDER_ID), &in) != CLP_ERR_MALFORMED_JSON)
+			fail_msg("depth %d (order_id) not malformed", depth);
 		free(s);
 	}
 }
