@@ -59,9 +59,10 @@ fcgi_init(struct fcgi_stream *s, size_t body_max)
 	memset(s, 0, sizeof(*s));
 	s->body_max = body_max;
 	jsonw_init(&s->mgmt, FCGI_MGMT_MAX);
-	jsonw_init(&s->params, FCGI_PARAMS_MAX);
+	/* The parameters carry the caller's Authorization header. */
+	jsonw_init_sensitive(&s->params, FCGI_PARAMS_MAX);
 	jsonw_init(&s->stdin_data, body_max + 1);
-	jsonw_init(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
+	jsonw_init_sensitive(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
 	jsonw_init(&s->replies, FCGI_MGMT_MAX);
 }
 
@@ -277,6 +278,7 @@ static enum fcgi_status
 record_end(struct fcgi_stream *s)
 {
 	size_t mark;
+	bool ok;
 	int i;
 
 	switch (s->type) {
@@ -312,8 +314,10 @@ record_end(struct fcgi_stream *s)
 			break;
 		/* The empty PARAMS record ends them. */
 		s->params_done = true;
-		if (!parse_pairs(s->params.data, s->params.len, keep_wanted, s) ||
-		    jsonw_failed(&s->values_buf))
+		ok = parse_pairs(s->params.data, s->params.len, keep_wanted, s);
+		/* The raw pairs are done with: the secrets in them go now. */
+		jsonw_reset(&s->params);
+		if (!ok || jsonw_failed(&s->values_buf))
 			return FCGI_BROKEN;
 		for (i = 0; i < FCGI_P__COUNT; i++)
 			if (s->value_at[i] != 0)

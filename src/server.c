@@ -120,7 +120,8 @@ server_accept(struct server *s)
 		}
 		c->fd = fd;
 		fcgi_init(&c->fcgi, VALIDATE_BODY_MAX);
-		jsonw_init(&c->out, SERVER_OUT_MAX);
+		/* An answer may hold a new token (create-app, rotate). */
+		jsonw_init_sensitive(&c->out, SERVER_OUT_MAX);
 		c->req.fcgi = &c->fcgi;
 		c->req.out = &c->out;
 		ev.events = EPOLLIN;
@@ -195,6 +196,9 @@ server_read(struct server *s, struct server_conn *c)
 	}
 	c->active_ms = monotime_ms();
 	st = fcgi_feed(&c->fcgi, s->rbuf, (size_t)got, &used);
+	/* The bytes read may hold an Authorization header: fcgi.c keeps
+	 * what it needs (and wipes it once answered). */
+	explicit_bzero(s->rbuf, (size_t)got);
 	if (c->fcgi.replies.len > 0) {
 		jsonw_raw(&c->out, c->fcgi.replies.data, c->fcgi.replies.len);
 		jsonw_reset(&c->fcgi.replies);
