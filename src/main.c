@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,11 +42,36 @@ struct worker_arg {
 	const char	*socket_path;	/* a unix socket's path, else NULL */
 };
 
+static bool	no_core_dumps(void);
 static void	usage(FILE *);
 static int	env_int(const char *, int);
 static void	serve(void *, volatile sig_atomic_t *);
 static void	stop_listening(void *);
 static bool	stdin_is_listener(void);
+
+/*
+ * A process's memory holds tokens: the ones in flight, the workers' cache
+ * of verified secrets, init-master's new one.  No core file may take them
+ * to disk, and no other process of the same user may read that memory
+ * (not dumpable: ptrace and /proc/PID/mem need root).  Set before the pool
+ * forks, so the workers inherit both; a lone worker and init-master run
+ * this too.
+ */
+static bool
+no_core_dumps(void)
+{
+	static const struct rlimit none = { 0, 0 };
+	struct rlimit now;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return false;
+	/* Under systemd LimitCORE=0 has done it already, and its system call
+	 * filter may refuse setrlimit. */
+	if (getrlimit(RLIMIT_CORE, &now) == 0 && now.rlim_cur == 0 &&
+	    now.rlim_max == 0)
+		return true;
+	return setrlimit(RLIMIT_CORE, &none) == 0;
+}
 
 static void
 usage(FILE *f)
@@ -149,6 +176,10 @@ main(int argc, char **argv)
 	bool master_cmd = false;
 	int ch;
 
+	if (!no_core_dumps()) {
+		log_error("cannot disable core dumps: %s", strerror(errno));
+		return 1;
+	}
 	memset(&o, 0, sizeof(o));
 	o.listen = getenv("CLP_LISTEN");
 	o.database = getenv("CLP_DATABASE_URL");
