@@ -278,7 +278,6 @@ static enum fcgi_status
 record_end(struct fcgi_stream *s)
 {
 	size_t mark;
-	bool ok;
 	int i;
 
 	switch (s->type) {
@@ -314,10 +313,8 @@ record_end(struct fcgi_stream *s)
 			break;
 		/* The empty PARAMS record ends them. */
 		s->params_done = true;
-		ok = parse_pairs(s->params.data, s->params.len, keep_wanted, s);
-		/* The raw pairs are done with: the secrets in them go now. */
-		jsonw_reset(&s->params);
-		if (!ok || jsonw_failed(&s->values_buf))
+		if (!parse_pairs(s->params.data, s->params.len, keep_wanted, s) ||
+		    jsonw_failed(&s->values_buf))
 			return FCGI_BROKEN;
 		for (i = 0; i < FCGI_P__COUNT; i++)
 			if (s->value_at[i] != 0)

@@ -61,13 +61,14 @@ struct fcgi_stream {
 	bool		 keep_conn;
 	bool		 params_done;
 	bool		 ready;
-	struct jsonw	 params;	/* raw name-value pairs, until parsed */
+	struct jsonw	 params;	/* raw name-value pairs */
 	struct jsonw	 stdin_data;	/* up to body_max + 1 bytes */
 	size_t		 body_max;
 	uint64_t	 stdin_total;
 	/* After READY: the wanted values, NUL-terminated, or NULL.  The
 	 * raw pairs and these are wiped once answered (they hold the
-	 * caller's Authorization): see fcgi_respond(). */
+	 * caller's Authorization): see fcgi_respond().  The raw pairs stay
+	 * until then for the fuzzer's oracle (fuzz/fuzz_fcgi.c). */
 	struct jsonw	 values_buf;
 	size_t		 value_at[FCGI_P__COUNT];	/* offset + 1, 0: none */
 	char		*values[FCGI_P__COUNT];
