@@ -57,22 +57,28 @@ def check_hardened(pid, what):
 
 
 def memory_hits(pid, needle):
-    """Where the process's readable memory holds needle."""
-    hits = []
+    """Where the process's readable memory holds needle.  Read 1 MiB at a
+    time (overlapping by the needle's length); mappings over 1 GiB are
+    left out: a sanitizer's shadow memory (terabytes, never the program's
+    own bytes)."""
+    hits, step = [], 1 << 20
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             fields = line.split()
             name = fields[5] if len(fields) > 5 else "[anon]"
-            if "r" not in fields[1] or name in ("[vvar]", "[vsyscall]"):
-                continue
             start, end = (int(x, 16) for x in fields[0].split("-"))
-            try:
-                mem.seek(start)
-                data = mem.read(end - start)
-            except OSError:
+            if ("r" not in fields[1] or name in ("[vvar]", "[vsyscall]")
+                    or end - start > 1 << 30):
                 continue
-            if needle in data:
-                hits.append(f"{fields[0]} {name}")
+            for at in range(start, end, step):
+                try:
+                    mem.seek(at)
+                    data = mem.read(min(step + len(needle), end - at))
+                except OSError:
+                    break
+                if needle in data:
+                    hits.append(f"{fields[0]} {name}")
+                    break
     return hits
 
 
