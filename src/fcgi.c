@@ -59,9 +59,10 @@ fcgi_init(struct fcgi_stream *s, size_t body_max)
 	memset(s, 0, sizeof(*s));
 	s->body_max = body_max;
 	jsonw_init(&s->mgmt, FCGI_MGMT_MAX);
-	jsonw_init(&s->params, FCGI_PARAMS_MAX);
+	/* The parameters carry the caller's Authorization header. */
+	jsonw_init_sensitive(&s->params, FCGI_PARAMS_MAX);
 	jsonw_init(&s->stdin_data, body_max + 1);
-	jsonw_init(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
+	jsonw_init_sensitive(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
 	jsonw_init(&s->replies, FCGI_MGMT_MAX);
 }
 

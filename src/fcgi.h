@@ -65,7 +65,10 @@ struct fcgi_stream {
 	struct jsonw	 stdin_data;	/* up to body_max + 1 bytes */
 	size_t		 body_max;
 	uint64_t	 stdin_total;
-	/* After READY: the wanted values, NUL-terminated, or NULL. */
+	/* After READY: the wanted values, NUL-terminated, or NULL.  The
+	 * raw pairs and these are wiped once answered (they hold the
+	 * caller's Authorization): see fcgi_respond().  The raw pairs stay
+	 * until then for the fuzzer's oracle (fuzz/fuzz_fcgi.c). */
 	struct jsonw	 values_buf;
 	size_t		 value_at[FCGI_P__COUNT];	/* offset + 1, 0: none */
 	char		*values[FCGI_P__COUNT];
@@ -94,7 +97,8 @@ size_t		fcgi_body(const struct fcgi_stream *, size_t off, char *buf,
 /*
  * Appends the answer to the open request to out: head and body as STDOUT
  * records, the empty STDOUT record and END_REQUEST; then the stream is
- * ready for the connection's next request.  False if out overflowed.
+ * ready for the connection's next request, and the request's values are
+ * wiped (values[] is cleared).  False if out overflowed.
  */
 bool		fcgi_respond(struct fcgi_stream *, struct jsonw *out,
 		    const char *head, size_t head_len, const char *body,

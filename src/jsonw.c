@@ -19,6 +19,13 @@ jsonw_init(struct jsonw *w, size_t max)
 }
 
 void
+jsonw_init_sensitive(struct jsonw *w, size_t max)
+{
+	jsonw_init(w, max);
+	w->sensitive = true;
+}
+
+void
 jsonw_init_fixed(struct jsonw *w, char *storage, size_t size)
 {
 	jsonw_init(w, size);
@@ -29,13 +36,20 @@ jsonw_init_fixed(struct jsonw *w, char *storage, size_t size)
 void
 jsonw_free(struct jsonw *w)
 {
+	bool sensitive = w->sensitive;
+
+	if (sensitive && w->data != NULL)
+		explicit_bzero(w->data, w->cap);
 	free(w->data);
 	jsonw_init(w, w->max);
+	w->sensitive = sensitive;
 }
 
 void
 jsonw_reset(struct jsonw *w)
 {
+	if (w->sensitive && w->len > 0)
+		explicit_bzero(w->data, w->len);
 	w->len = 0;
 	w->failed = false;
 }
@@ -74,7 +88,15 @@ jsonw_reserve(struct jsonw *w, size_t extra)
 		cap *= 2;
 	if (cap > w->max)
 		cap = w->max;
-	if ((data = realloc(w->data, cap)) == NULL) {
+	if (!w->sensitive)
+		data = realloc(w->data, cap);
+	else if ((data = malloc(cap)) != NULL && w->data != NULL) {
+		/* realloc would leave the old bytes in freed memory. */
+		memcpy(data, w->data, w->len);
+		explicit_bzero(w->data, w->cap);
+		free(w->data);
+	}
+	if (data == NULL) {
 		w->failed = true;
 		return false;
 	}

@@ -21,13 +21,21 @@ struct jsonw {
 	size_t	 cap;
 	size_t	 max;
 	bool	 failed;
+	bool	 sensitive;	/* see jsonw_init_sensitive() */
 };
 
 void	jsonw_init(struct jsonw *w, size_t max);
+/*
+ * A buffer for bytes that may hold a secret (a request's Authorization, a
+ * new token in an answer): they are wiped when the buffer is emptied,
+ * freed, or moved as it grows, so no copy outlives its use.  The cost is
+ * a memset of what was written, and a copy instead of realloc on growth.
+ */
+void	jsonw_init_sensitive(struct jsonw *w, size_t max);
 /* A buffer over caller storage that never grows (log lines). */
 void	jsonw_init_fixed(struct jsonw *w, char *storage, size_t size);
 void	jsonw_free(struct jsonw *w);
-/* Empties the buffer, keeping its allocation. */
+/* Empties the buffer, keeping its allocation (wiped if sensitive). */
 void	jsonw_reset(struct jsonw *w);
 /* Empties the buffer, and gives its memory back if it grew past keep. */
 void	jsonw_reset_keep(struct jsonw *w, size_t keep);

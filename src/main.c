@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,20 +34,50 @@ struct options {
 	const char	*token_file;	/* init-master */
 	const char	*token_out;	/* init-master */
 	int		 workers;
+	const char	*idle_timeout;	/* seconds */
+	const char	*record_timeout;	/* seconds */
+	const char	*max_conns;
 };
 
 struct worker_arg {
-	int		 listen_fd;
-	const char	*database;
-	const char	*socket_path;	/* a unix socket's path, else NULL */
+	int			 listen_fd;
+	const char		*database;
+	const char		*socket_path;	/* a unix socket's path, or NULL */
+	struct server_limits	 limits;
 };
 
+static bool	no_core_dumps(void);
 static void	usage(FILE *);
 static int	env_int(const char *, int);
+static bool	int_option(const char *, const char *, int, int, int, int *);
 static void	serve(void *, volatile sig_atomic_t *);
 static void	stop_listening(void *);
 static bool	stdin_is_listener(void);
 static bool	role_allowed(const char *);
+
+/*
+ * A process's memory holds tokens: the ones in flight, the workers' cache
+ * of verified secrets, init-master's new one.  No core file may take them
+ * to disk, and no other process of the same user may read that memory
+ * (not dumpable: ptrace and /proc/PID/mem need root).  Set before the pool
+ * forks, so the workers inherit both; a lone worker and init-master run
+ * this too.
+ */
+static bool
+no_core_dumps(void)
+{
+	static const struct rlimit none = { 0, 0 };
+	struct rlimit now;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return false;
+	/* Under systemd LimitCORE=0 has done it already, and its system call
+	 * filter may refuse setrlimit. */
+	if (getrlimit(RLIMIT_CORE, &now) == 0 && now.rlim_cur == 0 &&
+	    now.rlim_max == 0)
+		return true;
+	return setrlimit(RLIMIT_CORE, &none) == 0;
+}
 
 static void
 usage(FILE *f)
@@ -61,6 +93,17 @@ usage(FILE *f)
 "  -w, --workers N       worker processes (env CLP_WORKERS; default: CPUs)\n"
 "  -m, --socket-mode M   octal mode of a unix socket (env CLP_SOCKET_MODE;\n"
 "                        default " DEFAULT_SOCKET_MODE ")\n"
+"      --idle-timeout S  close a FastCGI connection idle for S seconds (env\n"
+"                        CLP_IDLE_TIMEOUT; default %d).  Keep it above the\n"
+"                        web server's keep-alive time for upstream\n"
+"                        connections (nginx keepalive_timeout: 60 s).\n"
+"      --record-timeout S  close a connection whose request or record is\n"
+"                        not complete S seconds after it began, or whose\n"
+"                        answer is not taken within S seconds (env\n"
+"                        CLP_RECORD_TIMEOUT; default %d)\n"
+"      --max-conns N     connections per worker; past it the worker accepts\n"
+"                        again once one closes (env CLP_MAX_CONNS; default\n"
+"                        %d)\n"
 "  -h, --help            this text\n"
 "\n"
 "The database: env CLP_DATABASE_URL, a libpq connection string or URL\n"
@@ -74,7 +117,8 @@ usage(FILE *f)
 "env CLP_MASTER_TOKEN_FILE (--token-file), which must hold a token of the\n"
 "form <app_id>.<secret> (secret: at least 43 printable characters).  It is\n"
 "written to --out FILE (mode 0600) if given, else printed on stdout.\n"
-"Exit status 3 if a master application exists already.\n");
+"Exit status 3 if a master application exists already.\n",
+	    SERVER_IDLE_TIMEOUT_S, SERVER_RECORD_TIMEOUT_S, SERVER_MAX_CONNS);
 }
 
 static int
@@ -83,6 +127,29 @@ env_int(const char *name, int fallback)
 	const char *v = getenv(name);
 
 	return v != NULL && *v != '\0' ? atoi(v) : fallback;
+}
+
+/* An option's integer within [min, max]: fallback if unset; false (and
+ * a message) if it is not a number in range. */
+static bool
+int_option(const char *name, const char *text, int fallback, int min,
+    int max, int *out)
+{
+	char *end;
+	long v;
+
+	if (text == NULL || *text == '\0') {
+		*out = fallback;
+		return true;
+	}
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "clp.fcgi: %s must be %d..%d\n", name, min, max);
+		return false;
+	}
+	*out = (int)v;
+	return true;
 }
 
 static void
@@ -98,7 +165,7 @@ serve(void *arg, volatile sig_atomic_t *stop)
 	handlers_init(svc, w->database);
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);
-	server_run(w->listen_fd, stop, svc);
+	server_run(w->listen_fd, stop, svc, &w->limits);
 	handlers_cleanup(svc);
 	free(svc);
 	validate_cleanup();
@@ -158,6 +225,9 @@ main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "record-timeout", required_argument, NULL, 'R' },
+		{ "max-conns", required_argument, NULL, 'C' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -168,6 +238,10 @@ main(int argc, char **argv)
 	bool master_cmd = false;
 	int ch;
 
+	if (!no_core_dumps()) {
+		log_error("cannot disable core dumps: %s", strerror(errno));
+		return 1;
+	}
 	memset(&o, 0, sizeof(o));
 	o.listen = getenv("CLP_LISTEN");
 	o.database = getenv("CLP_DATABASE_URL");
@@ -177,6 +251,9 @@ main(int argc, char **argv)
 	if (o.token_file != NULL && *o.token_file == '\0')
 		o.token_file = NULL;
 	o.workers = env_int("CLP_WORKERS", (int)sysconf(_SC_NPROCESSORS_ONLN));
+	o.idle_timeout = getenv("CLP_IDLE_TIMEOUT");
+	o.record_timeout = getenv("CLP_RECORD_TIMEOUT");
+	o.max_conns = getenv("CLP_MAX_CONNS");
 	if (argc > 1 && strcmp(argv[1], "init-master") == 0) {
 		master_cmd = true;
 		argc--;
@@ -190,6 +267,9 @@ main(int argc, char **argv)
 		case 'm': o.socket_mode = optarg; break;
 		case 't': o.token_file = optarg; break;
 		case 'o': o.token_out = optarg; break;
+		case 'I': o.idle_timeout = optarg; break;
+		case 'R': o.record_timeout = optarg; break;
+		case 'C': o.max_conns = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -201,6 +281,15 @@ main(int argc, char **argv)
 	if (master_cmd)
 		return master_init(o.database, o.token_file, o.token_out);
 
+	if (!int_option("the idle timeout", o.idle_timeout,
+	    SERVER_IDLE_TIMEOUT_S, 1, 86400, &w.limits.idle_ms) ||
+	    !int_option("the record timeout", o.record_timeout,
+	    SERVER_RECORD_TIMEOUT_S, 1, 86400, &w.limits.record_ms) ||
+	    !int_option("the connection limit", o.max_conns, SERVER_MAX_CONNS,
+	    1, 1 << 20, &w.limits.max_conns))
+		return 2;
+	w.limits.idle_ms *= 1000;
+	w.limits.record_ms *= 1000;
 	if (!role_allowed(o.database))
 		return 1;
 	w.database = o.database;

@@ -182,4 +182,8 @@ request_respond(struct request *r, int status, const char *reason,
 	}
 	if (!fcgi_respond(r->fcgi, r->out, head, len, body->data, body->len))
 		log_error("response too long for the connection's buffer");
+	/* The values were the stream's request, wiped with it: no pointer
+	 * to them (the Authorization above all) outlives the answer. */
+	r->method = r->path = r->query = r->content_type = NULL;
+	r->authorization = NULL;
 }

@@ -16,7 +16,6 @@
 
 /* Events taken per pass: also the most requests in one batch. */
 #define SERVER_EVENTS		64
-#define SERVER_MAX_CONNS	1024
 /* One read per ready connection per pass; a request is rarely > 1 KiB. */
 #define SERVER_READ_SIZE	(64u * 1024)
 /* Room for the largest answer (the apps list) with its framing. */
@@ -27,6 +26,9 @@
 #define SERVER_QUIET_MS		50
 /* Accepting paused (no descriptors left): try again this often. */
 #define SERVER_RETRY_ACCEPT_MS	100
+/* Connections past their time limit are looked for this often: one walk
+ * over them a second, not a timer each. */
+#define SERVER_SCAN_MS		1000
 
 struct server_conn {
 	int			 fd;
@@ -40,7 +42,8 @@ struct server_conn {
 	struct server_conn	*next;		/* on the pass's flush list */
 	bool			 listed;
 	struct server_conn	*all_prev, *all_next;
-	int64_t			 active_ms;	/* accepted or last read */
+	bool			 busy;		/* see server_conn_mark() */
+	int64_t			 since_ms;	/* went idle or busy then */
 };
 
 struct server {
@@ -51,6 +54,9 @@ struct server {
 	bool			 accept_paused;	/* out of descriptors */
 	volatile sig_atomic_t	*stop;
 	struct service		*svc;
+	struct server_limits	 limits;
+	int64_t			 now_ms;	/* this pass's clock */
+	int64_t			 next_scan_ms;
 	int			 nconns;
 	struct server_conn	*conns;		/* all of them */
 	struct server_conn	*flush;		/* touched in this pass */
@@ -67,9 +73,11 @@ static void	server_read(struct server *, struct server_conn *);
 static void	server_run_batch(struct server *);
 static void	server_send(struct server *, struct server_conn *);
 static bool	server_conn_idle(const struct server_conn *);
+static void	server_conn_mark(struct server *, struct server_conn *);
 static bool	server_has_input(const struct server_conn *);
 static void	server_stopping(struct server *);
-static void	server_close_quiet(struct server *);
+static void	server_close_stale(struct server *, int64_t);
+static int	server_wait_ms(const struct server *);
 
 /* Adds or removes the listening socket; shared with the other workers,
  * so each wake-up goes to one of them (EPOLLEXCLUSIVE). */
@@ -98,7 +106,7 @@ server_accept(struct server *s)
 	struct epoll_event ev;
 	int fd;
 
-	while (s->nconns < SERVER_MAX_CONNS) {
+	while (s->nconns < s->limits.max_conns) {
 		fd = accept4(s->listen_fd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -120,7 +128,8 @@ server_accept(struct server *s)
 		}
 		c->fd = fd;
 		fcgi_init(&c->fcgi, VALIDATE_BODY_MAX);
-		jsonw_init(&c->out, SERVER_OUT_MAX);
+		/* An answer may hold a new token (create-app, rotate). */
+		jsonw_init_sensitive(&c->out, SERVER_OUT_MAX);
 		c->req.fcgi = &c->fcgi;
 		c->req.out = &c->out;
 		ev.events = EPOLLIN;
@@ -133,7 +142,7 @@ server_accept(struct server *s)
 			close(fd);
 			return;
 		}
-		c->active_ms = monotime_ms();
+		c->since_ms = s->now_ms;
 		c->all_next = s->conns;
 		if (s->conns != NULL)
 			s->conns->all_prev = c;
@@ -193,8 +202,10 @@ server_read(struct server *s, struct server_conn *c)
 		c->out_sent = 0;
 		return;
 	}
-	c->active_ms = monotime_ms();
 	st = fcgi_feed(&c->fcgi, s->rbuf, (size_t)got, &used);
+	/* The bytes read may hold an Authorization header: fcgi.c keeps
+	 * what it needs (and wipes it once answered). */
+	explicit_bzero(s->rbuf, (size_t)got);
 	if (c->fcgi.replies.len > 0) {
 		jsonw_raw(&c->out, c->fcgi.replies.data, c->fcgi.replies.len);
 		jsonw_reset(&c->fcgi.replies);
@@ -204,6 +215,7 @@ server_read(struct server *s, struct server_conn *c)
 		c->close_when_sent = true;
 		return;
 	}
+	server_conn_mark(s, c);
 	if (st != FCGI_READY)
 		return;
 	/* Nothing may follow a request before its answer. */
@@ -250,6 +262,23 @@ server_conn_idle(const struct server_conn *c)
 	    c->out_sent == c->out.len;
 }
 
+/*
+ * Starts the connection's clock when it goes busy (a request or record
+ * begun, an answer waiting to go) or idle again.  A busy connection's
+ * time limit runs from the start, not from its last byte: a peer that
+ * trickles a record a byte at a time is cut off all the same.
+ */
+static void
+server_conn_mark(struct server *s, struct server_conn *c)
+{
+	bool busy = !server_conn_idle(c);
+
+	if (busy != c->busy) {
+		c->busy = busy;
+		c->since_ms = s->now_ms;
+	}
+}
+
 static void
 server_send(struct server *s, struct server_conn *c)
 {
@@ -274,6 +303,7 @@ server_send(struct server *s, struct server_conn *c)
 		}
 		c->out_sent += (size_t)n;
 	}
+	server_conn_mark(s, c);
 	if (c->out_sent == c->out.len) {
 		c->out_sent = 0;
 		jsonw_reset_keep(&c->out, SERVER_OUT_KEEP);
@@ -314,29 +344,53 @@ server_stopping(struct server *s)
 }
 
 /*
- * Stopping: idle connections the web server has not used for a while,
- * unless a request has just arrived on one (the next pass answers it).
- * nginx may still pick such a connection as it closes; it then retries
- * the request once (fastcgi_next_upstream), and gets 503 once the socket
- * path is gone.
+ * Connections past their time limit (server.h): idle ones after idle_ms
+ * (SERVER_QUIET_MS when stopping), busy ones after the record limit.
+ * Bytes or an EOF waiting to be read spare a connection: the worker, not
+ * the peer, was late (a long batch); the next pass reads them.  An answer
+ * the peer does not take is not spared.  When stopping, nginx may still
+ * pick an idle connection as it closes; it then retries the request once
+ * (fastcgi_next_upstream), and gets 503 once the socket path is gone.
  */
 static void
-server_close_quiet(struct server *s)
+server_close_stale(struct server *s, int64_t idle_ms)
 {
 	struct server_conn *c, *next;
-	int64_t now = monotime_ms();
+	int stalled = 0;
 
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->all_next;
-		if (server_conn_idle(c) &&
-		    now - c->active_ms >= SERVER_QUIET_MS &&
-		    !server_has_input(c))
-			server_conn_close(s, c);
+		if (s->now_ms - c->since_ms < (c->busy ?
+		    s->limits.record_ms : idle_ms))
+			continue;
+		if (c->out_sent == c->out.len && server_has_input(c))
+			continue;
+		stalled += c->busy;
+		server_conn_close(s, c);
 	}
+	if (stalled > 0)
+		log_warn("closed %d FastCGI connections stalled for %d ms",
+		    stalled, s->limits.record_ms);
+}
+
+/* Until the next scan for stale connections, at most. */
+static int
+server_wait_ms(const struct server *s)
+{
+	int64_t left = s->next_scan_ms - s->now_ms;
+
+	if (*s->stop)
+		return SERVER_QUIET_MS;
+	if (s->accept_paused)
+		return SERVER_RETRY_ACCEPT_MS;
+	if (s->nconns == 0)
+		return -1;
+	return left < 0 ? 0 : (int)left;
 }
 
 void
-server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
+server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc,
+    const struct server_limits *limits)
 {
 	struct epoll_event events[SERVER_EVENTS];
 	struct server *s;
@@ -354,6 +408,7 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 	s->listen_fd = listen_fd;
 	s->stop = stop;
 	s->svc = svc;
+	s->limits = *limits;
 	/*
 	 * Stop signals stay blocked and arrive as events, with the requests,
 	 * so one is seen at the next pass even under a load that never lets
@@ -379,15 +434,19 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 		goto out;
 	}
 	for (;;) {
-		if (*stop) {
+		s->now_ms = monotime_ms();
+		if (*stop)
 			server_stopping(s);
-			server_close_quiet(s);
-			if (s->nconns == 0)
-				break;
+		if (*stop || s->now_ms >= s->next_scan_ms) {
+			server_close_stale(s, *stop ? SERVER_QUIET_MS :
+			    s->limits.idle_ms);
+			s->next_scan_ms = s->now_ms + SERVER_SCAN_MS;
 		}
+		if (*stop && s->nconns == 0)
+			break;
 		n = epoll_wait(s->epfd, events, SERVER_EVENTS,
-		    *stop ? SERVER_QUIET_MS : s->accept_paused ?
-		    SERVER_RETRY_ACCEPT_MS : -1);
+		    server_wait_ms(s));
+		s->now_ms = monotime_ms();
 		/* Out of descriptors earlier: try again (a close by another
 		 * process may have freed some). */
 		if (s->accept_paused && !*stop && server_listen_on(s, true))
@@ -414,6 +473,7 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc)
 				server_touch(s, c);	/* EPOLLOUT */
 		}
 		server_run_batch(s);
+		s->now_ms = monotime_ms();	/* the batch took a while */
 		for (c = s->flush, s->flush = NULL; c != NULL; c = next) {
 			next = c->next;
 			c->listed = false;

@@ -21,8 +21,29 @@
 
 #include "handlers.h"
 
+/*
+ * What a FastCGI peer may hold of a worker.  A connection with nothing
+ * under way is closed after idle_ms; one stopped in the middle of a
+ * request or record (or not taking its answer) after record_ms.  Past
+ * max_conns the worker stops accepting until one closes (the others
+ * accept meanwhile).  The idle limit must stay above the web server's own
+ * for kept-alive connections (nginx: upstream keepalive_timeout, 60 s by
+ * default), so that the web server, not the worker, closes them: a
+ * connection closed by the worker as nginx reuses it costs a retry, or a
+ * 502 where nginx may not retry (/v1/apps).
+ */
+struct server_limits {
+	int	idle_ms;
+	int	record_ms;
+	int	max_conns;
+};
+
+#define SERVER_IDLE_TIMEOUT_S	75
+#define SERVER_RECORD_TIMEOUT_S	10
+#define SERVER_MAX_CONNS	1024
+
 /* Serves listen_fd until *stop is set and every connection is done. */
 void	server_run(int listen_fd, volatile sig_atomic_t *stop,
-	    struct service *);
+	    struct service *, const struct server_limits *);
 
 #endif

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 
 URL = os.environ["CLP_URL"]
@@ -135,3 +136,23 @@ def create_app(level, name=None):
 def unique_id():
     """A fresh positive int64 for user and order ids."""
     return int.from_bytes(os.urandom(7), "big") + 1
+
+
+def children(pid):
+    """The pids of a process's children, sorted."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def wait_for(cond, seconds=10):
+    """cond() until true; an OSError (e.g. a socket file that spawn-fcgi has
+    bound but not yet put to listen: ECONNREFUSED) counts as not yet."""
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if cond():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return cond()

@@ -7,31 +7,12 @@ import tempfile
 import time
 
 import fcgi
-from clptest import create_app, done, ok, request, unique_id
+from clptest import children, create_app, done, ok, request, unique_id, wait_for
 
 VAR = os.environ["CLP_VAR"]
 FCGI = os.environ.get("CLP_FCGI") or os.path.join(
     os.path.dirname(__file__), "..", "..", "cgi-bin", "clp.fcgi")
 SERVICE_DB = os.environ["CLP_SERVICE_DB"]
-
-
-def children(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return sorted(int(p) for p in out.split())
-
-
-def wait_for(cond, seconds=10):
-    """cond() until true; an OSError (e.g. a socket file that spawn-fcgi has
-    bound but not yet put to listen: ECONNREFUSED) counts as not yet."""
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if cond():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.05)
-    return cond()
 
 
 with open(os.path.join(VAR, "pool.pid")) as f:

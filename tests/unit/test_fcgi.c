@@ -17,6 +17,7 @@
 
 #include "fcgi.h"
 #include "jsonw.h"
+#include "request.h"
 #include "fcgi_oracle.h"
 
 #define BODY_MAX	16
@@ -1258,6 +1259,61 @@ test_respond_overflow(void **state)
 	expect_status(feed(f, &used), FCGI_READY);
 }
 
+/* Whether the first len bytes of buf hold the secret. */
+static bool
+holds(const char *buf, size_t len, const char *secret)
+{
+	return buf != NULL && memmem(buf, len, secret, strlen(secret)) != NULL;
+}
+
+/*
+ * The Authorization header's bytes do not outlive the request: the raw
+ * pairs and the kept values are wiped once answered, and the request's
+ * pointer goes with them.  Only bytes once written are scanned (the rest of a
+ * buffer was never set).
+ */
+static void
+test_secret_wiped_once_answered(void **state)
+{
+	struct fixture *f = *state;
+	static const char secret[] = "s3cr3t-VALUE-never-kept-0123456789abcdef";
+	struct request r;
+	struct jsonw body;
+	size_t used, pairs_len, values_len;
+
+	jsonw_reset(&f->pairs);
+	put_cpair(&f->pairs, "REQUEST_METHOD", "GET");
+	put_cpair(&f->pairs, "DOCUMENT_URI", "/v1/balance");
+	put_cpair(&f->pairs, "HTTP_AUTHORIZATION", "Bearer app.s3cr3t-VALUE-"
+	    "never-kept-0123456789abcdef");
+	pairs_len = f->pairs.len;
+	put_begin(&f->in, ID, FCGI_RESPONDER, FCGI_KEEP_CONN);
+	put_stream(&f->in, FCGI_PARAMS, ID, f->pairs.data, f->pairs.len, 7);
+	put_stream(&f->in, FCGI_STDIN, ID, NULL, 0, 1);
+	expect_status(feed(f, &used), FCGI_READY);
+
+	assert_true(holds(f->s.params.data, pairs_len, secret));
+	values_len = f->s.values_buf.len;
+	assert_true(holds(f->s.values_buf.data, values_len, secret));
+
+	memset(&r, 0, sizeof(r));
+	r.fcgi = &f->s;
+	r.out = &f->out;
+	request_load(&r);
+	assert_non_null(strstr(r.authorization, secret));
+	jsonw_init(&body, 16);
+	jsonw_lit(&body, "{}");
+	request_respond(&r, 200, "OK", NULL, &body);
+	jsonw_free(&body);
+
+	assert_null(r.authorization);
+	/* Kept, not freed: what they held is there to be read. */
+	assert_non_null(f->s.params.data);
+	assert_non_null(f->s.values_buf.data);
+	assert_false(holds(f->s.values_buf.data, values_len, secret));
+	assert_false(holds(f->s.params.data, pairs_len, secret));
+}
+
 int
 main(void)
 {
@@ -1302,6 +1358,7 @@ main(void)
 		T(test_respond_record_boundary),
 		T(test_respond_then_next_request),
 		T(test_respond_overflow),
+		T(test_secret_wiped_once_answered),
 	};
 #undef T
 

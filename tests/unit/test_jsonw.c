@@ -362,6 +362,40 @@ test_invalid_utf8_replaced(void **state)
 	jsonw_free(&w);
 }
 
+/*
+ * A sensitive buffer keeps its bytes as it grows (copied, not realloc'd)
+ * and wipes them when emptied; it stays sensitive after being freed.
+ */
+static void
+test_sensitive(void **state)
+{
+	struct jsonw w;
+	char chunk[700], *data;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (char)('a' + i % 26);
+	jsonw_init_sensitive(&w, 8192);
+	for (i = 0; i < 5; i++)			/* 1024 -> 2048 -> 4096 */
+		jsonw_raw(&w, chunk, sizeof(chunk));
+	assert_false(jsonw_failed(&w));
+	assert_int_equal(w.cap, 4096);
+	for (i = 0; i < 5; i++)
+		assert_memory_equal(w.data + i * sizeof(chunk), chunk,
+		    sizeof(chunk));
+	data = w.data;
+	jsonw_reset(&w);
+	assert_ptr_equal(w.data, data);
+	for (i = 0; i < 5 * sizeof(chunk); i++)
+		assert_int_equal(data[i], 0);
+	jsonw_lit(&w, "again");
+	jsonw_free(&w);
+	assert_null(w.data);
+	assert_true(w.sensitive);
+	jsonw_free(&w);
+}
+
 int
 main(void)
 {
@@ -384,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_ceiling_zero),
 		cmocka_unit_test(test_grows_to_max),
 		cmocka_unit_test(test_fixed_never_grows),
+		cmocka_unit_test(test_sensitive),
 		cmocka_unit_test(test_empty_append_fresh),	/* last */
 	};
 #undef T
