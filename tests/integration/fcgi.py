@@ -44,32 +44,48 @@ def send(sock_path, params, body=b"", timeout=10):
     return s
 
 
+class ProtocolError(Exception):
+    """The worker's answer is not a whole FastCGI response."""
+
+
 def receive(s):
     """Reads the answer on a socket from send() and closes it: (status,
-    headers dict, body bytes)."""
+    headers dict, body bytes).  Silence is not success: no STDOUT, no
+    END_REQUEST, a record cut short or no Status header raises
+    ProtocolError (the worker writes Status on every answer)."""
     try:
-        out, buf = b"", b""
+        out, buf, ended = b"", b"", False
         while True:
             chunk = s.recv(65536)
             if not chunk:
                 break
             buf += chunk
-        while len(buf) >= 8:
+        while len(buf) >= 8 and not ended:
             _, rtype, _, clen, pad, _ = struct.unpack("!BBHHBB", buf[:8])
+            if len(buf) < 8 + clen + pad:
+                raise ProtocolError(f"a record cut short: {buf[:64]!r}")
             content = buf[8:8 + clen]
             buf = buf[8 + clen + pad:]
             if rtype == STDOUT:
                 out += content
             elif rtype == END:
-                break
+                ended = True
     finally:
         s.close()
-    head, _, payload = out.partition(b"\r\n\r\n")
+    if not ended:
+        raise ProtocolError(f"no END_REQUEST (stdout {out[:200]!r})")
+    if not out:
+        raise ProtocolError("END_REQUEST without any STDOUT")
+    head, sep, payload = out.partition(b"\r\n\r\n")
+    if not sep:
+        raise ProtocolError(f"no end of headers: {out[:200]!r}")
     headers = {}
     for line in head.decode().split("\r\n"):
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
-    status = int(headers.get("status", "200").split()[0])
+    if "status" not in headers:
+        raise ProtocolError(f"no Status header: {head[:200]!r}")
+    status = int(headers["status"].split()[0])
     return status, headers, payload
 
 
