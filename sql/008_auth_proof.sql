@@ -38,8 +38,10 @@ REVOKE EXECUTE ON FUNCTION clp.hash_setting(text) FROM PUBLIC;
 
 -- A setting of the method and cost of the master's hash (the workers make
 -- every hash alike, token.c: yescrypt, "$y$j75$", at its lowest cost), so a
--- decoy costs what a real one does, with a 22 character salt from
--- sha256(pepper, app id) in crypt's own alphabet.
+-- decoy costs what a real one does.  Its salt is 16 bytes of
+-- sha256(pepper, app id) in yescrypt's 22 characters: 21 of 6 bits, then
+-- one of 2 bits (only "./01"; libcrypt refuses any other last character,
+-- and the worker would then answer without the libcrypt work).
 CREATE FUNCTION clp.decoy_setting(p_app_id text)
 RETURNS text
 LANGUAGE sql STABLE
@@ -49,11 +51,11 @@ BEGIN ATOMIC
                        FROM clp.applications a
                       WHERE a.access_level = 'MasterApp'),
                     '$y$j75$')
-        || translate(
-               left(encode(sha256(convert_to(d.pepper || ':' || coalesce(p_app_id, ''),
-                                             'UTF8')), 'base64'), 22),
-               '+/', './')
-      FROM clp.auth_decoy d;
+        || translate(left(encode(h.digest, 'base64'), 21), '+/', './')
+        || substr('./01', get_byte(h.digest, 16) % 4 + 1, 1)
+      FROM clp.auth_decoy d
+     CROSS JOIN LATERAL (SELECT sha256(convert_to(d.pepper || ':' || coalesce(p_app_id, ''),
+                                                  'UTF8')) AS digest) h;
 END;
 
 REVOKE EXECUTE ON FUNCTION clp.decoy_setting(text) FROM PUBLIC;

@@ -118,6 +118,23 @@ def psql(sql, *args):
     return [line.split("\t") for line in out.splitlines() if line]
 
 
+# Every token (and token hash) the tests saw, one a line, for the check that
+# none reached a log (tests/reliability/test_zz_logs.py, run last by both
+# tests/integration/run.sh and tests/reliability/run.sh).
+SEEN = os.path.join(VAR, "seen-secrets.txt") if VAR else ""
+
+
+def remember(*values):
+    """Records tokens (and hashes) for test_zz_logs.py."""
+    if not SEEN:
+        return
+    fd = os.open(SEEN, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        for v in values:
+            if v:
+                f.write(v + "\n")
+
+
 _app_seq = 0
 
 
@@ -130,6 +147,7 @@ def create_app(level, name=None):
                 {"application_name": name, "access_level": level})
     if r.status != 201:
         raise RuntimeError(f"create_app failed: {r}")
+    remember(r.json["token"])
     return r.json
 
 

@@ -55,10 +55,16 @@ def send(sock_path, params, body=b"", timeout=10, keep=False, params_record=6553
     return s
 
 
+class ProtocolError(Exception):
+    """The worker's answer is not a whole FastCGI response."""
+
+
 def receive(s, close=True):
     """Reads the answer on a socket from send() up to its END_REQUEST and
     closes the socket unless told not to: (status, headers dict, body
-    bytes)."""
+    bytes).  Silence is not success: no STDOUT, no END_REQUEST, a record
+    cut short or no Status header raises ProtocolError (the worker writes
+    Status on every answer)."""
     try:
         out, buf, ended = b"", b"", False
         while not ended:
@@ -66,7 +72,7 @@ def receive(s, close=True):
             if not chunk:
                 break
             buf += chunk
-            while len(buf) >= 8:
+            while len(buf) >= 8 and not ended:
                 _, rtype, _, clen, pad, _ = struct.unpack("!BBHHBB", buf[:8])
                 if len(buf) < 8 + clen + pad:
                     break
@@ -76,16 +82,25 @@ def receive(s, close=True):
                     out += content
                 elif rtype == END:
                     ended = True
-                    break
     finally:
         if close:
             s.close()
-    head, _, payload = out.partition(b"\r\n\r\n")
+    if not ended:
+        if buf:
+            raise ProtocolError(f"a record cut short: {buf[:64]!r}")
+        raise ProtocolError(f"no END_REQUEST (stdout {out[:200]!r})")
+    if not out:
+        raise ProtocolError("END_REQUEST without any STDOUT")
+    head, sep, payload = out.partition(b"\r\n\r\n")
+    if not sep:
+        raise ProtocolError(f"no end of headers: {out[:200]!r}")
     headers = {}
     for line in head.decode().split("\r\n"):
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
-    status = int(headers.get("status", "200").split()[0])
+    if "status" not in headers:
+        raise ProtocolError(f"no Status header: {head[:200]!r}")
+    status = int(headers["status"].split()[0])
     return status, headers, payload
 
 

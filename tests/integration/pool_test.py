@@ -7,7 +7,7 @@ import tempfile
 import time
 
 import fcgi
-from clptest import children, create_app, done, ok, request, unique_id, wait_for
+from clptest import children, create_app, done, ok, remember, request, unique_id, wait_for
 
 VAR = os.environ["CLP_VAR"]
 FCGI = os.environ.get("CLP_FCGI") or os.path.join(
@@ -63,8 +63,21 @@ def terminate(proc, seconds):
         return None
 
 
+def receive(s):
+    """fcgi.receive, with an answer that is not a whole response (silence,
+    no Status) as a status string that no check takes for a success."""
+    try:
+        return fcgi.receive(s)
+    except fcgi.ProtocolError as e:
+        return f"protocol error: {e}", {}, b""
+
+
+def fcgi_request(sock, params, body=b""):
+    return receive(fcgi.send(sock, params, body))
+
+
 def health(sock):
-    return fcgi.request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/healthz"})
+    return fcgi_request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/healthz"})
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -80,13 +93,13 @@ with tempfile.TemporaryDirectory() as tmp:
     params = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/v1/orders",
               "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "20000",
               "HTTP_AUTHORIZATION": "Bearer " + create_app("Can_Modify_Orders")["token"]}
-    st, hdrs, body = fcgi.request(sock, params, b"{" + b" " * 19998 + b"}")
+    st, hdrs, body = fcgi_request(sock, params, b"{" + b" " * 19998 + b"}")
     ok(st == 413 and b"payload_too_large" in body, "worker refuses > 16 KiB itself", (st, body))
     params["CONTENT_LENGTH"] = "16384"
-    st, hdrs, body = fcgi.request(sock, params, b"{" + b" " * 16382 + b"}")
+    st, hdrs, body = fcgi_request(sock, params, b"{" + b" " * 16382 + b"}")
     ok(st == 422 and b"missing_field" in body, "exactly 16 KiB is read and validated", (st, body))
     # A request with no method or path at all is a 404, not a crash.
-    st, hdrs, body = fcgi.request(sock, {})
+    st, hdrs, body = fcgi_request(sock, {})
     ok(st == 404 and b"not_found" in body, "no params: 404", (st, body))
     ok(len(children(p.pid)) == 2, "workers alive after odd requests")
 
@@ -119,7 +132,7 @@ with tempfile.TemporaryDirectory() as tmp:
         socks = [fcgi.send(sock3, good) for _ in range(2)]
         socks.append(fcgi.send(sock3, refused, b"{}"))
         socks += [fcgi.send(sock3, good) for _ in range(3)]
-        statuses.append(tuple(fcgi.receive(s)[0] for s in socks))
+        statuses.append(tuple(receive(s)[0] for s in socks))
     want = (200, 200, 403, 200, 200, 200)
     ok(all(st == want for st in statuses),
        "a batch's reads around a refused one all answered (200 ... 403 ... 200)",
@@ -149,6 +162,7 @@ subprocess.run(["sh", os.path.join(ROOT, "scripts", "migrate")], env=other_env, 
 with tempfile.TemporaryDirectory() as tmp:
     tok_file = os.path.join(tmp, "master.token")
     supplied = "operator-master." + "s" * 20 + os.urandom(16).hex()
+    remember(supplied)
     with open(tok_file, "w") as f:
         f.write(supplied + "\n")
     p = subprocess.run([FCGI, "init-master"],
@@ -172,7 +186,7 @@ with tempfile.TemporaryDirectory() as tmp:
     p3 = subprocess.Popen([FCGI, "--listen", f"unix:{sock}", "--workers", "1"], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: os.path.exists(sock))
-    st, hdrs, body = fcgi.request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/v1/apps",
+    st, hdrs, body = fcgi_request(sock, {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/v1/apps",
                                          "HTTP_AUTHORIZATION": "Bearer " + supplied})
     ok(st == 200 and b'"app_id":"operator-master"' in body, "the supplied master token works",
        (st, body))

@@ -4,7 +4,7 @@ import os
 import re
 
 from clptest import (create_app, done, error_member, master_token, ok, psql,
-                     request, unique_id)
+                     remember, request, unique_id)
 
 M = master_token()
 reader = create_app("Can_Read")
@@ -16,9 +16,17 @@ POINTS = re.compile(r'"(points|points_revoked|balance)":(-?\d+\.\d\d)[,}]')
 
 
 def expect_error(r, status, code, field=None, name=""):
+    """The SPEC's error: status, code, and `field` exactly when one field is
+    at fault (field=None: the body has no "field" member at all); every 401
+    carries WWW-Authenticate: Bearer."""
     good = r.status == status and r.error_code() == code
     if field is not None:
         good = good and r.error_field() == field
+    else:
+        good = good and isinstance(r.json, dict) and isinstance(r.json.get("error"), dict) \
+            and "field" not in r.json["error"]
+    if status == 401:
+        good = good and r.header("WWW-Authenticate") == "Bearer"
     good = good and r.header("Content-Type") == "application/json"
     good = good and r.header("X-Request-Id") is not None
     return ok(good, f"{name}: {status} {code}" + (f" ({field})" if field else ""), r)
@@ -68,6 +76,18 @@ for name, hdr in [("missing", None), ("empty bearer", "Bearer "),
     r = request("GET", "/v1/balance?user_id=1", headers=h)
     expect_error(r, 401, "unauthorized", name=f"401 {name}")
     ok(r.header("WWW-Authenticate") == "Bearer", f"401 {name}: WWW-Authenticate", r)
+# The apps endpoints too: no token, or another app's id with a bogus secret.
+some_id = reader["app_id"]
+for method, path, body in [("GET", "/v1/apps", None),
+                           ("POST", "/v1/apps", {"application_name": "x", "access_level": "Can_Read"}),
+                           ("PUT", "/v1/apps", {"app_id": some_id, "new_access_level": "Can_Read"}),
+                           ("PUT", f"/v1/apps/{some_id}", {"new_access_level": "Can_Read"}),
+                           ("DELETE", "/v1/apps", {"app_id": some_id}),
+                           ("DELETE", f"/v1/apps/{some_id}", None),
+                           ("POST", f"/v1/apps/{some_id}/token", None)]:
+    for label, token in [("no token", None), ("bogus token", M.split(".")[0] + ".bogus")]:
+        expect_error(request(method, path, token, body), 401, "unauthorized",
+                     name=f"{method} {path}: {label}")
 r = request("GET", "/v1/balance?user_id=1", headers={"Authorization": "bearer " + R})
 ok(r.status == 200, "scheme is case-insensitive", r)
 
@@ -88,6 +108,10 @@ expect_error(request("POST", "/v1/orders", R, raw=b"{bad"), 403, "forbidden", na
 expect_error(request("POST", "/v1/orders", R, raw=b"{}", content_type="text/plain"), 403,
              "forbidden", name="403 before 415")
 expect_error(request("POST", "/v1/orders", W, raw=big), 413, "payload_too_large", name="413")
+expect_error(request("POST", "/v1/orders", W, raw=big, content_type="text/plain"), 413,
+             "payload_too_large", name="413 before 415")
+expect_error(request("POST", "/v1/orders", W, raw=big, content_type=None), 413,
+             "payload_too_large", name="413 before 415 (no content type)")
 expect_error(request("POST", "/v1/orders", W, raw=b"{bad", content_type="text/plain"), 415,
              "unsupported_media_type", name="415 before 400")
 expect_error(request("POST", "/v1/orders", W, raw=b'{"user_id":1}', content_type=None), 415,
@@ -263,6 +287,7 @@ r = request("POST", f"/v1/apps/{uni['app_id']}/token", M)
 ok(r.status == 200 and r.json["app_id"] == uni["app_id"] and r.json["token"] != ut,
    "rotate token", r)
 new_ut = r.json["token"]
+remember(new_ut)
 expect_error(request("GET", "/v1/balance?user_id=1", ut), 401, "unauthorized", name="rotated token refused")
 ok(request("GET", "/v1/balance?user_id=1", new_ut).status == 200, "new token works", None)
 expect_error(request("POST", "/v1/apps/no-such-app/token", M), 404, "app_not_found",
@@ -295,6 +320,7 @@ r = request("POST", f"/v1/apps/{master_id}/token", M)
 ok(r.status == 200, "rotate the master token", r)
 if r.status == 200:
     expect_error(request("GET", "/v1/apps", M), 401, "unauthorized", name="old master token refused")
+    remember(r.json["token"])
     with open(os.environ["CLP_TOKEN_FILE"], "w") as f:
         f.write(r.json["token"] + "\n")
     ok(request("GET", "/v1/apps", r.json["token"]).status == 200, "new master token works", None)
@@ -314,6 +340,14 @@ try:
                                           "total_cost": 4242424, "completed_at": 1700000000})
     ok(r.status == 500 and error_member(r.json, "code") == "internal",
        "an order whose commit fails is answered 500, not 201", r)
+    # No internals: not the database's message, nor the trigger, nor any
+    # SQL or libpq wording; just the SPEC's code and a message for people.
+    leaks = [w for w in ("refused at commit", "test_fail_commit", "clp.", "ERROR:",
+                         "SQLSTATE", "P0001", "trigger", "PL/pgSQL", "libpq")
+             if w in r.body]
+    ok(not leaks and isinstance(r.json, dict) and set(r.json) == {"error"}
+       and set(r.json["error"]) == {"code", "message"},
+       "the 500 body carries no internals (only code and message)", (leaks, r))
     rows = psql(f"SELECT count(*) FROM clp.orders WHERE order_id = {oid}")
     ok(rows == [["0"]], "and it is not in the database", rows)
     r = request("POST", "/v1/orders", W, {"user_id": uid, "order_id": unique_id(),

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import tempfile
 import urllib.request
+import warnings
 
 from clptest import done, master_token, ok, psql
 
@@ -28,6 +29,18 @@ def pool_refuses(conninfo, name):
     ok(got[0] == 1 and "refusing to work as database role" in got[1],
        f"the pool refuses to start as {name}", got)
 
+
+# The decoy settings auth_lookup gives for unknown app ids are settings
+# libcrypt takes (else a worker would refuse them without the libcrypt work
+# a real app's token costs, and timing would tell unknown ids apart).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt
+decoys = [row[0] for row in psql(
+    "SELECT token_setting FROM generate_series(1, 64) i, "
+    "clp_api.auth_lookup('no-such-app-' || i || '-' || random())")]
+refused = [d for d in decoys if not (crypt.crypt("x", d) or "*").startswith(d + "$")]
+ok(len(decoys) == 64 and refused == [], "libcrypt takes every decoy setting", refused[:5])
 
 pool_refuses(ADMIN_DB, "a superuser")
 psql("DROP ROLE IF EXISTS clp_leaky")

@@ -21,13 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import clptest  # noqa: E402
-from clptest import HOST, PORT, done, master_token, ok, unique_id  # noqa: E402,F401
+from clptest import HOST, PORT, SEEN, done, master_token, ok, remember, unique_id  # noqa: E402,F401,E501
 
 VAR = os.environ["CLP_VAR"]
 ADMIN_DB = os.environ["CLP_ADMIN_DB"]
 SERVICE_DB = os.environ["CLP_SERVICE_DB"]
-# Every token this suite has seen, one a line, for the log check (last test).
-SEEN = os.path.join(VAR, "reliability-secrets.txt")
 
 # The two 503 bodies: the worker's (database down) and nginx's (no worker).
 WORKER_503 = "the database is unavailable"
@@ -41,19 +39,8 @@ def diag(line):
     sys.stdout.flush()
 
 
-def remember(*values):
-    """Records tokens (and hashes) for test_zz_logs.py."""
-    fd = os.open(SEEN, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a") as f:
-        for v in values:
-            if v:
-                f.write(v + "\n")
-
-
 def create_app(level):
-    app = clptest.create_app(level, f"rel-{os.getpid()}-{unique_id() % 10**9}")
-    remember(app["token"])
-    return app
+    return clptest.create_app(level, f"rel-{os.getpid()}-{unique_id() % 10**9}")
 
 
 def psql(sql, db=None):
@@ -289,12 +276,18 @@ SELECT 'order', o.order_id, o.points_hundredths, o.orders_before, o.returned_bef
        <> (o.returned_at IS NOT NULL)::int
     OR (SELECT count(*) FROM clp.points_ledger l WHERE l.order_id = o.order_id) <>
        1 + (o.returned_at IS NOT NULL)::int
-    OR o.points_hundredths <> clp.points_award(o.total_cost, o.orders_before, o.returned_before);
+    OR o.points_hundredths <> clp_test.rule_award(o.total_cost, o.orders_before,
+                                                  o.returned_before);
 """
+# The rule written out apart from the code's clp.points_award (which
+# computed the stored awards): tests/sql/rule_award.psql.
+RULE_SQL = os.path.join(ROOT, "tests", "sql", "rule_award.psql")
 
 
 def check_invariants(name):
     """SPEC §5/§6 for every customer and order in the database."""
+    with open(RULE_SQL) as f:
+        psql("SET client_min_messages = warning;\n" + f.read())
     bad = psql(INVARIANT_SQL)
     ok(not bad, f"{name}: balances = live awards = ledger sums, counts = rows, "
        "one award (and reversal if returned) per order, awards follow the rule",

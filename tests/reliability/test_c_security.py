@@ -60,38 +60,58 @@ def secret():
     return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
 
 
+def measure(cl, n):
+    """Latencies in ms by kind, interleaved so drift in the machine's load
+    hits every kind the same; and the answers that were wrong.  "none" (no
+    Authorization: refused before any lookup or hash) is the baseline: the
+    same HTTP and FastCGI path with no verification work."""
+    lat = {"unknown": [], "wrong": [], "none": []}
+    wrong_answers = []
+    for _ in range(n):
+        for kind in lat:
+            app_id = str(uuid.uuid4()) if kind == "unknown" else known["app_id"]
+            token = None if kind == "none" else f"{app_id}.{secret()}"
+            r = cl.call("GET", "/v1/balance?user_id=1", token)
+            lat[kind].append((r.t1 - r.t0) * 1000)
+            if r.status != 401 or r.code() != "unauthorized":
+                wrong_answers.append(r)
+    return lat, wrong_answers
+
+
+# What verifying costs over a request refused before any verification: the
+# lookup and the hash.  An unknown app id must cost what a wrong secret
+# costs: the ratio of the two within 0.75 .. 1.33, so a check half as costly
+# (0.5), or one skipping the hash, fails.  Each kind's cost is its lower
+# quartile: load from other processes only adds time, and the quartile keeps
+# the typical request while shedding most of the bursts.  On a shared
+# machine a burst can still land on one kind: up to three rounds, the first
+# within the bound passes (a check half as costly stays near 0.5 in each).
 cl = Client()
 cl.call("GET", "/healthz")
-lat = {"unknown": [], "wrong": [], "valid": []}
-bad = []
-# Interleaved, so drift in the machine's load hits both the same.
-for i in range(N):
-    for kind in ("unknown", "wrong"):
-        app_id = str(uuid.uuid4()) if kind == "unknown" else known["app_id"]
-        r = cl.call("GET", "/v1/balance?user_id=1", f"{app_id}.{secret()}")
-        lat[kind].append((r.t1 - r.t0) * 1000)
-        if r.status != 401 or r.code() != "unauthorized":
-            bad.append(r)
-for i in range(N):
-    r = cl.call("GET", "/v1/balance?user_id=1", known["token"])
-    lat["valid"].append((r.t1 - r.t0) * 1000)
-    if r.status != 200:
-        bad.append(r)
+rounds, bad = [], []
+for attempt in range(3):
+    lat, wrong_answers = measure(cl, N)
+    bad += wrong_answers
+    q = {k: rel.percentile(v, 25) for k, v in lat.items()}
+    extra = {k: q[k] - q["none"] for k in ("unknown", "wrong")}
+    ratio = extra["unknown"] / extra["wrong"] if extra["wrong"] > 0 else float("inf")
+    rounds.append((ratio, extra))
+    for k, v in lat.items():
+        diag(f"timing round {attempt + 1}: {k:8s} n={len(v)} p25 {q[k]:.2f} ms, median "
+             f"{statistics.median(v):.2f} ms, p90 {rel.percentile(v, 90):.2f} ms")
+    diag(f"timing round {attempt + 1}: over no token, an unknown app id costs "
+         f"{extra['unknown']:.2f} ms, a wrong secret {extra['wrong']:.2f} ms: ratio {ratio:.2f}")
+    if 0.75 <= ratio <= 1.33:
+        break
+valid = [cl.call("GET", "/v1/balance?user_id=1", known["token"]) for _ in range(20)]
 cl.close()
-ok(not bad, f"timing: {2 * N} bad tokens answered 401, {N} good ones 200",
-   "\n".join(map(repr, bad[:10])))
-med = {k: statistics.median(v) for k, v in lat.items()}
-for k, v in lat.items():
-    diag(f"timing: {k:8s} n={len(v)} median {med[k]:.2f} ms, p10 "
-         f"{rel.percentile(v, 10):.2f} ms, p90 {rel.percentile(v, 90):.2f} ms")
-diff = abs(med["unknown"] - med["wrong"])
-ratio = diff / max(med["unknown"], med["wrong"])
-diag(f"timing: unknown app id vs wrong secret: medians differ by {diff:.2f} ms "
-     f"({ratio * 100:.1f} %)")
-ok(diff <= 2.0 or ratio <= 0.30,
-   "timing: an unknown app id costs the same as a wrong secret (medians within 30 % or 2 ms)",
-   med)
-# Both pay the yescrypt verification; a cached valid token does not.
-diag(f"timing: a cold verification costs {med['wrong'] - med['valid']:.2f} ms over a cached "
-     "token's request")
+ok(not bad and all(r.status == 200 for r in valid),
+   "timing: every bad or missing token answered 401, the good one 200",
+   "\n".join(map(repr, (bad + [r for r in valid if r.status != 200])[:10])))
+ratio, extra = rounds[-1]
+ok(extra["wrong"] > 0.5, "timing: verifying costs something (> 0.5 ms) over no token, so the "
+   "ratio measures the verification", rounds)
+ok(0.75 <= ratio <= 1.33,
+   f"timing: an unknown app id costs what a wrong secret costs (ratio {ratio:.2f}, within "
+   f"0.75 .. 1.33, round {len(rounds)} of at most 3)", rounds)
 done()

@@ -37,10 +37,13 @@ exited = rel.wait_for(lambda: gone(master), 35, 0.01)
 t_exit = time.monotonic()
 ok(exited, f"SIGTERM: the master exited after {t_exit - t_term:.2f} s (limit 35 s)")
 # Under this load a worker always has events ready; its stop must still be
-# seen at the next pass (it once stayed pending for seconds, as long as the
-# load lasted), so the stop takes milliseconds, not the 30 s grace.
-ok(t_exit - t_term < 0.5, f"SIGTERM: the stop was prompt under load ({t_exit - t_term:.2f} s, "
-   "limit 0.5 s)")
+# seen at the next pass (it once stayed pending for as long as the load
+# lasted, and the load here would last well past the limit), so the stop
+# takes milliseconds, not the 30 s grace.  The limit, 3 s, is loose enough
+# for a loaded CI machine (it measured 0.01 .. 0.1 s on 2 shared cores).
+STOP_LIMIT = 3.0
+ok(t_exit - t_term < STOP_LIMIT, f"SIGTERM: the stop was prompt under load "
+   f"({t_exit - t_term:.2f} s, limit {STOP_LIMIT:.0f} s)")
 ok(all(gone(w) for w in workers), "SIGTERM: no worker left", workers)
 time.sleep(1.0)                 # requests go on meeting the stopped pool
 results = load.stop()
@@ -67,8 +70,10 @@ ok(not bad, "SIGTERM: every answer from a worker is a complete 201",
 ok(not conn, "SIGTERM: no connection error (nginx stays up)", "\n".join(map(repr, conn[:5])))
 early = [r for r in from_nginx if r.t1 < t_term]
 ok(not early, "SIGTERM: no nginx error page before the signal", "\n".join(map(repr, early[:5])))
-ok(all(r.origin() == "nginx" for r in results if r.t0 > t_exit),
-   "SIGTERM: after the master exited, nginx answers its error page")
+after_exit = [r for r in results if r.t0 > t_exit]
+ok(after_exit and all(r.origin() == "nginx" for r in after_exit),
+   f"SIGTERM: after the master exited, nginx answers its error page ({len(after_exit)} "
+   "requests; the load outlasted the stop)")
 
 # Why nginx failed each request: refused/missing socket after the pool
 # closed it is expected; a reset or premature close means a connection

@@ -1,8 +1,10 @@
 """Last: no token, secret or token hash appears in any log the whole run
 produced (pool, nginx, PostgreSQL, migrations, init-master).
 
-The tokens are those every reliability test recorded (rel.remember) plus
-the master token; the hashes are every application's current hash plus
+Run last by tests/reliability/run.sh and by tests/integration/run.sh (so in
+make test).  The tokens are those every test recorded (clptest.remember:
+every app created through clptest.create_app, every rotation) plus the
+master token; the hashes are every application's current hash plus
 those recorded before a rotation."""
 import glob
 import json

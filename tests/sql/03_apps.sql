@@ -27,10 +27,10 @@ SELECT results_eq($$SELECT token_setting FROM clp_api.auth_lookup(
                       (SELECT app_id FROM clp.applications WHERE application_name = 'Real'))$$,
                   $$VALUES ('$y$j75$sVM56ZI.tcmMr8hcPbp.w1'::text)$$,
                   'auth_lookup gives a live app''s setting, without its digest');
-SELECT matches((SELECT token_setting FROM clp_api.auth_lookup('master')), '^\$y\$j75\$[./0-9A-Za-z]{22}$',
+SELECT matches((SELECT token_setting FROM clp_api.auth_lookup('master')), '^\$y\$j75\$[./0-9A-Za-z]{21}[./01]$',
                'a stored hash with no setting gives a decoy, never the hash');
 SELECT is((SELECT count(*)::int FROM clp_api.auth_lookup('nobody')), 1, 'auth_lookup: unknown app, one row');
-SELECT matches((SELECT token_setting FROM clp_api.auth_lookup('nobody')), '^\$y\$j75\$[./0-9A-Za-z]{22}$',
+SELECT matches((SELECT token_setting FROM clp_api.auth_lookup('nobody')), '^\$y\$j75\$[./0-9A-Za-z]{21}[./01]$',
                'auth_lookup: unknown app, a yescrypt setting like a real one');
 SELECT is((SELECT token_setting FROM clp_api.auth_lookup('nobody')),
           (SELECT token_setting FROM clp_api.auth_lookup('nobody')),
@@ -38,14 +38,15 @@ SELECT is((SELECT token_setting FROM clp_api.auth_lookup('nobody')),
 SELECT isnt((SELECT token_setting FROM clp_api.auth_lookup('nobody')),
             (SELECT token_setting FROM clp_api.auth_lookup('nobody-else')),
             'auth_lookup: each unknown app has its own decoy');
-SELECT matches((SELECT token_setting FROM clp_api.auth_lookup(NULL)), '^\$y\$j75\$[./0-9A-Za-z]{22}$',
+SELECT matches((SELECT token_setting FROM clp_api.auth_lookup(NULL)), '^\$y\$j75\$[./0-9A-Za-z]{21}[./01]$',
                'auth_lookup: NULL, a decoy');
 SELECT volatility_is('clp_api', 'auth_lookup', ARRAY['text'], 'stable');
 SELECT lives_ok($$SELECT * FROM clp_api.delete_app('master', 'h-master',
                    (SELECT app_id FROM clp.applications WHERE application_name = 'Real'))$$,
                 'the real-hash app goes again (the list below counts live apps)');
 
--- create_app
+-- create_app, in a session whose zone is not UTC (+05:30)
+SET LOCAL TimeZone = 'Asia/Kolkata';
 CREATE TEMP TABLE made ON COMMIT DROP AS
 SELECT * FROM clp_api.create_app('master', 'h-master', 'Shop', 'Can_Modify_Orders', 'h-shop');
 SELECT is((SELECT count(*)::int FROM made), 1, 'create_app returns one row');
@@ -53,8 +54,10 @@ SELECT results_eq($$SELECT application_name, access_level FROM made$$,
                   $$VALUES ('Shop'::text, 'Can_Modify_Orders'::text)$$, 'create_app returns name and level');
 SELECT matches((SELECT created_at FROM made), '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$',
                'created_at is RFC 3339 UTC');
-SELECT is((SELECT created_at FROM made),
-          to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'created_at is now, in UTC');
+-- Read back as a time (not by formatting now() the way the code does); the
+-- session's zone is not UTC: the 'Z' must mean what it says.
+SELECT is((SELECT created_at FROM made)::timestamptz, date_trunc('second', now()),
+          'created_at is now, in UTC');
 SELECT matches((SELECT app_id FROM made),
                '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', 'app_id is a fresh UUID');
 SELECT results_eq($$SELECT token_hash FROM clp.applications WHERE app_id = (SELECT app_id FROM made)$$,
@@ -103,9 +106,17 @@ SELECT set_eq($$SELECT application_name, access_level FROM clp_api.list_apps('ma
               $$VALUES ('MasterApp'::text, 'MasterApp'::text), ('Shop', 'Can_Modify_Orders')$$,
               'list_apps lists the master and the apps');
 SELECT is((SELECT count(*)::int FROM clp_api.list_apps('master', 'h-master')), 5, 'list_apps: five live apps');
-SELECT results_eq($$SELECT app_id FROM clp_api.list_apps('master', 'h-master')$$,
-                  $$SELECT app_id FROM clp.applications WHERE deleted_at IS NULL ORDER BY created_at, app_id$$,
-                  'list_apps orders by created_at, app_id');
+-- Apps made long ago, at known times, come first, oldest first, ties by
+-- app_id; their times as literals (the session zone is still +05:30).
+INSERT INTO clp.applications (app_id, application_name, access_level, token_hash, created_at) VALUES
+    ('old-b', 'Old B', 'Can_Read', 'h-old', '2001-02-03 04:05:06.999+00'),
+    ('old-a', 'Old A', 'Can_Read', 'h-old', '2001-02-03 04:05:06.999+00'),
+    ('old-c', 'Old C', 'Can_Read', 'h-old', '2000-12-31 23:59:59.5-05');
+SELECT results_eq($$SELECT app_id, created_at FROM clp_api.list_apps('master', 'h-master') LIMIT 3$$,
+                  $$VALUES ('old-c'::text, '2001-01-01T04:59:59Z'::text),
+                           ('old-a', '2001-02-03T04:05:06Z'),
+                           ('old-b', '2001-02-03T04:05:06Z')$$,
+                  'list_apps: oldest first, ties by app_id, times in UTC');
 SELECT throws_ok($$SELECT * FROM clp_api.list_apps((SELECT app_id FROM made), 'h-shop')$$,
                  'CLA03', NULL, 'list_apps: non-master is 403');
 SELECT throws_ok($$SELECT * FROM clp_api.list_apps('master', NULL)$$,

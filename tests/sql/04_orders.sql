@@ -161,8 +161,11 @@ SELECT is(array(SELECT c.user_id FROM clp.customers c
                     OR c.returned_count <> (SELECT count(*) FROM clp.orders o
                                              WHERE o.user_id = c.user_id AND o.returned_at IS NOT NULL)),
           '{}'::bigint[], 'the counts equal the rows');
+-- clp_test.rule_award (tests/sql/rule_award.psql) is the rule written out
+-- apart from clp.points_award, which the code itself calls.
 SELECT is(array(SELECT o.order_id FROM clp.orders o
-                 WHERE o.points_hundredths <> clp.points_award(o.total_cost, o.orders_before, o.returned_before)),
+                 WHERE o.points_hundredths <> clp_test.rule_award(o.total_cost, o.orders_before,
+                                                                  o.returned_before)),
           '{}'::bigint[], 'every award follows the rule from its counts');
 
 -- The ledger is append-only; an order's history is fixed.

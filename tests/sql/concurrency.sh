@@ -20,11 +20,17 @@ here=$(cd "$(dirname "$0")" && pwd -P)
 clients=${CLP_BENCH_CLIENTS:-16}
 transactions=${CLP_BENCH_TRANSACTIONS:-250}
 
+psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'SET client_min_messages = warning' \
+	-f "$here/rule_award.psql"
 psql -X -q -v ON_ERROR_STOP=1 -d "$admin" <<'SQL'
 SET client_min_messages = warning;
-CREATE SCHEMA IF NOT EXISTS clp_test;
--- Returns swallowing only the two outcomes the bench provokes on purpose.
-CREATE OR REPLACE FUNCTION clp_test.try_return(p_app_id text, p_token_hash text, p_order_id bigint)
+-- A return that swallows only the outcomes the bench provokes on purpose:
+-- another app returned the order first (order_already_deleted), and, for a
+-- random id that may not exist (p_own false), order_not_found.  A client's
+-- own order exists (the client recorded it), so there order_not_found is an
+-- error that aborts the client and fails pgbench.
+CREATE OR REPLACE FUNCTION clp_test.try_return(p_app_id text, p_token_hash text, p_order_id bigint,
+                                               p_own boolean)
 RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -33,12 +39,16 @@ BEGIN
     PERFORM clp_api.return_order(p_app_id, p_token_hash, p_order_id);
     RETURN 'returned';
 EXCEPTION
-    WHEN SQLSTATE 'CLN01' THEN RETURN 'order_not_found';
+    WHEN SQLSTATE 'CLN01' THEN
+        IF p_own THEN
+            RAISE EXCEPTION 'try_return: the client''s own order % was not found', p_order_id;
+        END IF;
+        RETURN 'order_not_found';
     WHEN SQLSTATE 'CLC02' THEN RETURN 'order_already_deleted';
 END
 $$;
 GRANT USAGE ON SCHEMA clp_test TO clp_service;
-GRANT EXECUTE ON FUNCTION clp_test.try_return(text, text, bigint) TO clp_service;
+GRANT EXECUTE ON FUNCTION clp_test.try_return(text, text, bigint, boolean) TO clp_service;
 INSERT INTO clp.applications (app_id, application_name, access_level, token_hash)
 VALUES ('bench-0', 'Bench 0', 'Can_Modify_Orders', 'h-bench'),
        ('bench-1', 'Bench 1', 'Can_Modify_Orders', 'h-bench')
@@ -46,6 +56,8 @@ ON CONFLICT DO NOTHING;
 SQL
 
 before=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" -c 'SELECT count(*) FROM clp.orders')
+returned_before=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" \
+	-c 'SELECT count(*) FROM clp.orders WHERE returned_at IS NOT NULL')
 
 echo "pgbench: $clients clients x $transactions transactions as clp_service"
 status=0
@@ -86,9 +98,9 @@ HAVING count(DISTINCT orders_before) <> count(*) OR min(orders_before) <> 0
     OR max(orders_before) <> count(*) - 1
 UNION ALL
 SELECT format('order %s: %s points, the rule gives %s', order_id, points_hundredths,
-              clp.points_award(total_cost, orders_before, returned_before))
+              clp_test.rule_award(total_cost, orders_before, returned_before))
   FROM clp.orders
- WHERE points_hundredths <> clp.points_award(total_cost, orders_before, returned_before)
+ WHERE points_hundredths <> clp_test.rule_award(total_cost, orders_before, returned_before)
 UNION ALL
 -- The ledger's ids follow each customer's serialisation (they are drawn
 -- under the customer's lock), so the counts an order was awarded under are
@@ -125,6 +137,16 @@ SELECT format('recorded %s orders (%s new in this run), %s returned, %s customer
 recorded=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" -c 'SELECT count(*) FROM clp.orders')
 if [ $((recorded - before)) -ne $((clients * transactions)) ]; then
 	echo "concurrency: FAIL: $((recorded - before)) new orders, expected $((clients * transactions))" >&2
+	exit 1
+fi
+# Each client's first transaction returns its first order, which no one
+# can have returned before it was recorded: at least one return a client.
+# (If returns always failed, every invariant above would hold with d = 0.)
+returned=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" \
+	-c 'SELECT count(*) FROM clp.orders WHERE returned_at IS NOT NULL')
+if [ $((returned - returned_before)) -lt "$clients" ]; then
+	echo "concurrency: FAIL: $((returned - returned_before)) orders returned in this run," \
+		"expected at least $clients" >&2
 	exit 1
 fi
 if [ -n "$problems" ]; then

@@ -2,7 +2,8 @@
 # The SQL test suite, on a throwaway PostgreSQL cluster:
 #   1. two concurrent migrates on a scratch database apply each file once;
 #   2. migrate, then migrate again, which must apply nothing;
-#   3. the points vectors loaded into clp_test.points_vectors;
+#   3. the points vectors loaded into clp_test.points_vectors, and the
+#      tests' own statement of the rule (rule_award.psql);
 #   4. pg_prove over tests/sql/*.sql (pgTAP, each file in BEGIN ... ROLLBACK);
 #   5. tests/sql/concurrency.sh (pgbench as clp_service, then the invariants);
 #   6. pg_prove over tests/sql/service/*.sql, logged in as clp_service, on the
@@ -94,6 +95,8 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$admin" \
 		award_hundredths bigint)' \
 	-c '\copy clp_test.points_vectors FROM pstdin WITH (FORMAT csv, HEADER true)' \
 	<"$vectors"
+psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c "SET client_min_messages = warning" \
+	-f "$root/tests/sql/rule_award.psql"
 
 echo "== pg_prove"
 # pg_prove takes a conninfo's key=value for its own options, so pass the

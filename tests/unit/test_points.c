@@ -98,6 +98,17 @@ test_vectors(void **state)
 	assert_int_equal(rows, VECTOR_ROWS);
 }
 
+/*
+ * The expected values below are literals computed outside this code, with
+ * Python's unbounded integers and the SPEC's formula:
+ *
+ *   def award(t, n, d):
+ *       k = n + 1; m = min(5 * k, 6 * k - 5 * d)
+ *       return (2 * t * m + k) // (2 * k)
+ *
+ * and, for the ties, checked with fractions.Fraction(t * m, k): the exact
+ * value before rounding is given beside each.
+ */
 static void
 test_award_examples(void **state)
 {
@@ -107,16 +118,48 @@ test_award_examples(void **state)
 	assert_int_equal(clp_points_award(0, 0, 0), 0);
 	/* 1 × 0.05 = 0.05 */
 	assert_int_equal(clp_points_award(1, 0, 0), 5);
+	/* n = 1, d = 1: coefficient 0.7, 100 × 0.05 × 0.7 = 3.50. */
+	assert_int_equal(clp_points_award(100, 1, 1), 350);
+	/* A tie (3.5 hundredths) rounds up, 4.33 rounds down. */
+	assert_int_equal(clp_points_award(1, 1, 1), 4);
+	assert_int_equal(clp_points_award(1, 2, 1), 4);
+	/* One return in four orders: coefficient 0.95 (exact 10200547323.25). */
+	assert_int_equal(clp_points_award(INT32_MAX, 3, 1), 10200547323);
+}
+
+/* The extremes of every range, where the intermediates pass 2^64. */
+static void
+test_award_extremes(void **state)
+{
+	(void)state;
 	/* Maximum cost, first order: 2147483647 × 5 hundredths. */
-	assert_int_equal(clp_points_award(INT32_MAX, 0, 0),
-	    (int64_t)INT32_MAX * 5);
-	/* Extremes of n and d must not overflow (128-bit intermediates). */
+	assert_int_equal(clp_points_award(INT32_MAX, 0, 0), 10737418235);
+	/* The largest counts with nothing returned: no penalty. */
 	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX - 1, 0),
-	    (int64_t)INT32_MAX * 5);
-	assert_true(clp_points_award(INT32_MAX, INT64_MAX - 1,
-	    INT64_MAX - 1) >= 0);
-	/* n = 1, d = 1: k = 2, m = min(10, 7) = 7: t·7/2·... */
-	assert_int_equal(clp_points_award(100, 1, 1), (2 * 100 * 7 + 2) / 4);
+	    10737418235);
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX, 0),
+	    10737418235);
+	/* Everything returned: m = k + 5, so t + 5t/k exactly, just above
+	 * 2147483647 hundredths (coefficient 0.2). */
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX - 1,
+	    INT64_MAX - 1), 2147483647);
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX, INT64_MAX),
+	    2147483647);
+	assert_int_equal(clp_points_award(1, INT64_MAX, INT64_MAX), 1);
+	assert_int_equal(clp_points_award(0, INT64_MAX, INT64_MAX), 0);
+	/* k = 2^63, d = 2^62: coefficient exactly 0.7, 7516192764.5, a tie
+	 * that rounds up; one return more or less moves the exact value by
+	 * 5t/2^63 (about 1.2e-9) below or above the tie. */
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX,
+	    INT64_C(4611686018427387904)), 7516192765);
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX,
+	    INT64_C(4611686018427387905)), 7516192764);
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX,
+	    INT64_C(4611686018427387903)), 7516192765);
+	/* Just under 80% returned at the largest counts: coefficient 0.4
+	 * (m = 2k + 12: exact 4294967294 + 12t/2^63). */
+	assert_int_equal(clp_points_award(INT32_MAX, INT64_MAX,
+	    INT64_C(7378697629483820644)), 4294967294);
 }
 
 static void
@@ -244,6 +287,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_award_examples),
+		cmocka_unit_test(test_award_extremes),
 		cmocka_unit_test(test_award_out_of_range),
 		cmocka_unit_test(test_format_values),
 		cmocka_unit_test(test_format_max_fits),

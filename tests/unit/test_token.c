@@ -47,25 +47,56 @@ test_new_secret(void **state)
 	assert_int_equal(a[44], '#');
 }
 
+/*
+ * 2,000 secrets: every position takes every one of its symbols, each about
+ * 2000/64 = 31 times.  Counted per position, so a position stuck on one
+ * value (or a few) fails even when the others cover the alphabet.  The
+ * bounds are far out in the tails: a given symbol is missing from a position
+ * with probability (63/64)^2000 < 1e-13, and a count outside 5 .. 80 (for a
+ * mean of 31.25) happens with odds below 1e-5 over all 2,688 counts.
+ */
+#define SPREAD_SECRETS	2000
+#define SPREAD_MIN	5
+#define SPREAD_MAX	80
+
 static void
 test_new_secret_spread(void **state)
 {
+	static unsigned seen[TOKEN_SECRET_LEN][256];
+	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	char s[TOKEN_SECRET_LEN + 1];
-	unsigned seen[256] = { 0 };
-	int i, distinct = 0;
-	size_t j;
+	const char *alphabet;
+	unsigned n;
+	size_t i, j, k, symbols;
 
 	(void)state;
-	/* 200 secrets use (almost) the whole alphabet in every position. */
-	for (i = 0; i < 200; i++) {
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < SPREAD_SECRETS; i++) {
 		assert_true(token_new_secret(s));
-		for (j = 0; j < TOKEN_SECRET_LEN - 1; j++)
-			seen[(unsigned char)s[j]]++;
+		for (j = 0; j < TOKEN_SECRET_LEN; j++)
+			seen[j][(unsigned char)s[j]]++;
 	}
-	for (i = 0; i < 256; i++)
-		if (seen[i] > 0)
-			distinct++;
-	assert_int_equal(distinct, 64);
+	for (j = 0; j < TOKEN_SECRET_LEN; j++) {
+		/* The last character carries 4 bits: 16 symbols. */
+		alphabet = j < TOKEN_SECRET_LEN - 1 ? b64url :
+		    "AEIMQUYcgkosw048";
+		symbols = strlen(alphabet);
+		n = 0;
+		for (k = 0; k < symbols; k++) {
+			unsigned c = seen[j][(unsigned char)alphabet[k]];
+			unsigned lo = SPREAD_MIN * 64 / symbols;
+			unsigned hi = SPREAD_MAX * 64 / symbols;
+
+			if (c < lo || c > hi)
+				fail_msg("position %zu: '%c' drawn %u times of "
+				    "%d, want %u .. %u", j, alphabet[k], c,
+				    SPREAD_SECRETS, lo, hi);
+			n += c;
+		}
+		/* Nothing outside the position's alphabet. */
+		assert_int_equal(n, SPREAD_SECRETS);
+	}
 }
 
 /* The setting a stored hash is proved with: all before its last '$'. */

@@ -459,29 +459,53 @@ test_malformed_raw_control(void **state)
 static void
 test_unknown_field_echo_is_utf8(void **state)
 {
-	static const char *const cases[] = {
-		"{\"x\xc0\x80\":1}", "{\"\xed\xa0\x80\":1}",
-		"{\"\xf4\x90\x80\x80\":1}", "{\"a\xe0\x80\xaf\":1}",
-	};
-	struct input in;
-	size_t i, n;
-	bool ctl;
-
-	(void)state;
 	/*
 	 * Whatever is refused, the field echoed back in the error body must
 	 * be valid UTF-8, or the response itself is not valid JSON text.
+	 * Raw bytes that are not UTF-8, and escapes of lone surrogates, are
+	 * malformed JSON (no field echoed); keys that are UTF-8, as bytes or
+	 * as escapes, come back whole.
 	 */
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum clp_err e = body(cases[i], B(ORDER_ID), &in);
+	static const struct {
+		const char	*json;
+		enum clp_err	 want;
+		const char	*field;		/* the echo, when one is wanted */
+	} cases[] = {
+		{ "{\"x\xc0\x80\":1}", CLP_ERR_MALFORMED_JSON, NULL },
+		{ "{\"\xed\xa0\x80\":1}", CLP_ERR_MALFORMED_JSON, NULL },
+		{ "{\"\xf4\x90\x80\x80\":1}", CLP_ERR_MALFORMED_JSON, NULL },
+		{ "{\"a\xe0\x80\xaf\":1}", CLP_ERR_MALFORMED_JSON, NULL },
+		{ "{\"\\ud800\":1}", CLP_ERR_MALFORMED_JSON, NULL },
+		{ "{\"a\\udc00\":1}", CLP_ERR_MALFORMED_JSON, NULL },
+		{ "{\"\xc3\xa9\":1}", CLP_ERR_UNKNOWN_FIELD, "\xc3\xa9" },
+		{ "{\"\\u00e9\":1}", CLP_ERR_UNKNOWN_FIELD, "\xc3\xa9" },
+		{ "{\"\\ud83d\\ude00\":1}", CLP_ERR_UNKNOWN_FIELD,
+		    "\xf0\x9f\x98\x80" },
+		{ "{\"a\xf0\x9f\x98\x80z\":1}", CLP_ERR_UNKNOWN_FIELD,
+		    "a\xf0\x9f\x98\x80z" },
+	};
+	struct input in;
+	size_t i, n, echoed = 0;
+	bool ctl;
 
-		if (e == CLP_ERR_MALFORMED_JSON)
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum clp_err e = body(cases[i].json, B(ORDER_ID), &in);
+
+		if (e != cases[i].want)
+			fail_msg("case %zu: got %s, want %s", i, err_name(e),
+			    err_name(cases[i].want));
+		if (cases[i].field == NULL)
 			continue;
 		if (!validate_utf8(in.bad_field, strlen(in.bad_field), &n,
 		    &ctl))
 			fail_msg("case %zu: %s echoes invalid UTF-8 as the "
 			    "field", i, err_name(e));
+		assert_string_equal(in.bad_field, cases[i].field);
+		echoed++;
 	}
+	/* The loop checked echoes, not only refusals. */
+	assert_int_equal(echoed, 4);
 }
 
 static void
