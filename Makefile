@@ -63,6 +63,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) \
 		$(shell pkg-config --libs cmocka)
 
+# test_db runs the pipeline against libpq wrapped at link time.
+DB_WRAPPED := PQstatus PQenterPipelineMode PQexitPipelineMode \
+              PQsendQueryPrepared PQpipelineSync PQgetResult PQresultStatus \
+              PQresultErrorField PQclear PQfinish PQconnectdbParams
+$(BUILD)/tests/test_db: LDLIBS += $(DB_WRAPPED:%=-Wl,--wrap=%)
+
 SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
                  deploy/migrate deploy/healthcheck deploy/check \

@@ -355,9 +355,18 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			job->done = true;
 			PQclear(res);
 		}
-		/* The end of this job's results, then maybe a Sync. */
+		/* The end of this job's results, then maybe a Sync.  One call
+		 * gives one result: anything more means the protocol is not
+		 * where we think, so the job's rows are no answer (a write is
+		 * never reported done from them) and the connection goes. */
 		if ((res = PQgetResult(conn)) != NULL) {
 			PQclear(res);
+			PQclear(job->res);
+			job->res = NULL;
+			job->err = CLP_ERR_INTERNAL;
+			job->done = true;
+			log_error("%s: an unexpected extra result",
+			    db_stmts[job->stmt].name);
 			return true;
 		}
 		if (!sync_after[k])

@@ -1,0 +1,321 @@
+/*
+ * test_db.c — db_run()'s pipeline against libpq wrapped at link time
+ * (-Wl,--wrap, see the Makefile): each test scripts the results libpq
+ * hands back, with libpq's own status codes, and checks what was sent
+ * (statements and Syncs, in order) and what each job ends with.  The cases
+ * a real server makes hard to produce on cue: a failed read inside a read
+ * group, a commit that fails, the connection lost mid-batch, and an extra
+ * result after a write's rows.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+/* A scripted result: libpq's status and, for an error, its SQLSTATE. */
+struct fake_res {
+	ExecStatusType	 status;
+	const char	*sqlstate;
+};
+
+static struct fake_res	rows_ok = { PGRES_TUPLES_OK, NULL };
+static struct fake_res	sync_ok = { PGRES_PIPELINE_SYNC, NULL };
+static struct fake_res	aborted = { PGRES_PIPELINE_ABORTED, NULL };
+static struct fake_res	refused = { PGRES_FATAL_ERROR, "CLA01" };
+static struct fake_res	serialization = { PGRES_FATAL_ERROR, "40001" };
+
+#define END	NULL		/* the end of one query's results */
+#define SCRIPT_MAX	64
+
+static struct {
+	struct fake_res	*results[SCRIPT_MAX];
+	size_t		 nresults, next;
+	/* After this many results the connection is bad (0: never). */
+	size_t		 lost_after;
+	char		 sent[512];	/* "balance record_order | ..." */
+	int		 sends, syncs;
+} script;
+
+static int	fake_conn;
+
+static void
+script_set(size_t lost_after, ...)
+{
+	va_list ap;
+	struct fake_res *r;
+	size_t n = 0;
+
+	memset(&script, 0, sizeof(script));
+	script.lost_after = lost_after;
+	va_start(ap, lost_after);
+	/* The list ends with two ENDs in a row. */
+	for (;;) {
+		r = va_arg(ap, struct fake_res *);
+		if (r == END && n > 0 && script.results[n - 1] == END)
+			break;
+		assert_true(n < SCRIPT_MAX);
+		script.results[n++] = r;
+	}
+	va_end(ap);
+	script.nresults = n - 1;
+}
+
+static void
+sent(const char *what)
+{
+	size_t len = strlen(script.sent);
+
+	snprintf(script.sent + len, sizeof(script.sent) - len, "%s%s",
+	    len > 0 ? " " : "", what);
+}
+
+/* The wrapped libpq: only what db_run() and db_connect() call. */
+ConnStatusType	__wrap_PQstatus(const PGconn *);
+int		__wrap_PQenterPipelineMode(PGconn *);
+int		__wrap_PQexitPipelineMode(PGconn *);
+int		__wrap_PQsendQueryPrepared(PGconn *, const char *, int,
+		    const char *const *, const int *, const int *, int);
+int		__wrap_PQpipelineSync(PGconn *);
+PGresult	*__wrap_PQgetResult(PGconn *);
+ExecStatusType	__wrap_PQresultStatus(const PGresult *);
+char		*__wrap_PQresultErrorField(const PGresult *, int);
+void		__wrap_PQclear(PGresult *);
+void		__wrap_PQfinish(PGconn *);
+PGconn		*__wrap_PQconnectdbParams(const char *const *,
+		    const char *const *, int);
+
+ConnStatusType
+__wrap_PQstatus(const PGconn *conn)
+{
+	if (conn == NULL || (script.lost_after > 0 &&
+	    script.next >= script.lost_after))
+		return CONNECTION_BAD;
+	return CONNECTION_OK;
+}
+
+int
+__wrap_PQenterPipelineMode(PGconn *conn)
+{
+	(void)conn;
+	return 1;
+}
+
+int
+__wrap_PQexitPipelineMode(PGconn *conn)
+{
+	(void)conn;
+	return 1;
+}
+
+int
+__wrap_PQsendQueryPrepared(PGconn *conn, const char *name, int n,
+    const char *const *values, const int *lengths, const int *formats,
+    int result_format)
+{
+	(void)conn, (void)n, (void)values, (void)lengths, (void)formats;
+	(void)result_format;
+	sent(name);
+	script.sends++;
+	return 1;
+}
+
+int
+__wrap_PQpipelineSync(PGconn *conn)
+{
+	(void)conn;
+	sent("|");
+	script.syncs++;
+	return 1;
+}
+
+PGresult *
+__wrap_PQgetResult(PGconn *conn)
+{
+	(void)conn;
+	if (script.next >= script.nresults ||
+	    (script.lost_after > 0 && script.next >= script.lost_after))
+		return NULL;
+	return (PGresult *)script.results[script.next++];
+}
+
+ExecStatusType
+__wrap_PQresultStatus(const PGresult *res)
+{
+	/* libpq: a NULL result is a fatal error. */
+	return res == NULL ? PGRES_FATAL_ERROR :
+	    ((const struct fake_res *)res)->status;
+}
+
+char *
+__wrap_PQresultErrorField(const PGresult *res, int field)
+{
+	if (res == NULL || field != PG_DIAG_SQLSTATE)
+		return NULL;
+	return (char *)(uintptr_t)((const struct fake_res *)res)->sqlstate;
+}
+
+void
+__wrap_PQclear(PGresult *res)
+{
+	(void)res;
+}
+
+void
+__wrap_PQfinish(PGconn *conn)
+{
+	(void)conn;
+}
+
+PGconn *
+__wrap_PQconnectdbParams(const char *const *keys, const char *const *values,
+    int expand)
+{
+	(void)keys, (void)values, (void)expand;
+	return NULL;	/* a reconnect fails: the database stays away */
+}
+
+static struct db	db;
+static struct db_job	jobs[4];
+static struct db_job	*ptrs[4];
+static struct db_caller	caller = { "app", "proof" };
+static struct input	order_in = { .user_id = 1, .order_id = 2,
+			    .total_cost = 3, .completed_at = 4 };
+
+static int
+setup(void **state)
+{
+	size_t i;
+
+	(void)state;
+	db_init(&db, "", DB_ROLE_SERVICE);
+	db.conn = (PGconn *)&fake_conn;
+	memset(jobs, 0, sizeof(jobs));
+	for (i = 0; i < 4; i++)
+		ptrs[i] = &jobs[i];
+	return 0;
+}
+
+static void
+expect_ok(const struct db_job *job)
+{
+	assert_int_equal(job->err, CLP_OK);
+	assert_true(job->done);
+	assert_non_null(job->res);
+}
+
+/* Reads first, sharing one Sync; each write after them with its own. */
+static void
+test_sync_placement(void **state)
+{
+	(void)state;
+	db_job_record_order(&jobs[0], &caller, &order_in);
+	db_job_balance(&jobs[1], &caller, 1);
+	db_job_balance(&jobs[2], &caller, 2);
+	db_job_return_order(&jobs[3], &caller, 2);
+	script_set(0,
+	    &rows_ok, END, &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 4);
+	assert_string_equal(script.sent,
+	    "balance balance | record_order | return_order |");
+	expect_ok(&jobs[0]);
+	expect_ok(&jobs[1]);
+	expect_ok(&jobs[2]);
+	expect_ok(&jobs[3]);
+	assert_int_equal(script.next, script.nresults);
+}
+
+/*
+ * A read refused inside the read group aborts the reads after it: those
+ * are sent again (once), and the refusal touches no other job.
+ */
+static void
+test_failed_read_in_group(void **state)
+{
+	(void)state;
+	db_job_balance(&jobs[0], &caller, 1);
+	db_job_balance(&jobs[1], &caller, 2);
+	db_job_balance(&jobs[2], &caller, 3);
+	script_set(0,
+	    &rows_ok, END, &refused, END, &aborted, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 3);
+	assert_string_equal(script.sent,
+	    "balance balance balance | balance |");
+	expect_ok(&jobs[0]);
+	assert_int_equal(jobs[1].err, CLP_ERR_UNAUTHORIZED);
+	assert_true(jobs[1].done);
+	assert_null(jobs[1].res);
+	expect_ok(&jobs[2]);
+}
+
+/* A write whose rows came back but whose commit failed is no success. */
+static void
+test_commit_fails(void **state)
+{
+	(void)state;
+	db_job_record_order(&jobs[0], &caller, &order_in);
+	script_set(0, &rows_ok, END, &serialization, END, END);
+	db_run(&db, ptrs, 1);
+	assert_string_equal(script.sent, "record_order |");
+	assert_true(jobs[0].done);
+	assert_null(jobs[0].res);
+	assert_int_not_equal(jobs[0].err, CLP_OK);
+	assert_int_equal(jobs[0].err, error_from_sqlstate("40001"));
+}
+
+/*
+ * The connection goes mid-batch: the read already answered keeps its
+ * answer; the write whose commit was never confirmed is not reported done
+ * from its rows, and with the database away it is unavailable (503).
+ */
+static void
+test_connection_lost_mid_batch(void **state)
+{
+	(void)state;
+	db_job_balance(&jobs[0], &caller, 1);
+	db_job_record_order(&jobs[1], &caller, &order_in);
+	/* The connection is bad from the fourth result on. */
+	script_set(4, &rows_ok, END, &sync_ok, &rows_ok, END, &sync_ok,
+	    END, END);
+	db_run(&db, ptrs, 2);
+	expect_ok(&jobs[0]);
+	assert_null(jobs[1].res);
+	assert_int_equal(jobs[1].err, CLP_ERR_UNAVAILABLE);
+}
+
+/* One call gives one result: an extra one is an error, never a success. */
+static void
+test_extra_result_after_write(void **state)
+{
+	(void)state;
+	db_job_record_order(&jobs[0], &caller, &order_in);
+	script_set(0, &rows_ok, &rows_ok, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 1);
+	assert_true(jobs[0].done);
+	assert_null(jobs[0].res);
+	assert_int_equal(jobs[0].err, CLP_ERR_INTERNAL);
+	/* Not sent again: the first run may have committed. */
+	assert_int_equal(script.sends, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_sync_placement, setup),
+		cmocka_unit_test_setup(test_failed_read_in_group, setup),
+		cmocka_unit_test_setup(test_commit_fails, setup),
+		cmocka_unit_test_setup(test_connection_lost_mid_batch, setup),
+		cmocka_unit_test_setup(test_extra_result_after_write, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
