@@ -14,6 +14,9 @@ CC         ?= cc
 VARIANT    ?= release
 BUILD      := build/$(VARIANT)
 PKGS       := fcgi libpq json-c libcrypt
+# Deferred (=, never :=): pkg-config runs when a recipe needs the flags,
+# after `make deps` has installed it and the -dev packages, not when make
+# reads this file (a fresh machine's first `make test` then finds them).
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,8 +44,8 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind reliability deploy-check bench bench-quick \
-        bench-growth migrate clean
+        sanitize valgrind reliability deploy-check fresh-check bench \
+        bench-quick bench-growth migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -66,7 +69,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
 SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
                  deploy/migrate deploy/healthcheck deploy/check \
-                 bench/callgrind.sh .ci/run \
+                 bench/callgrind.sh .ci/run .ci/fresh-check .ci/debian-root \
                  $(wildcard tests/*.sh tests/sql/*.sh tests/integration/*.sh \
                             tests/reliability/*.sh)
 
@@ -100,6 +103,12 @@ reliability: all
 # The deployment files, checked without a Docker engine (docs/DEPLOYING.md).
 deploy-check: all
 	sh deploy/check
+
+# The README's `make test` and `make run`, first runs on a fresh Debian 12
+# root (debootstrap), as root and as an ordinary user; root only, several
+# minutes.  Nothing here is built on this machine.
+fresh-check:
+	sh .ci/fresh-check
 
 # Benchmarks (see bench/bench.py and docs/PERFORMANCE.md); never in make test.
 bench: all
