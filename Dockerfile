@@ -20,6 +20,7 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY Makefile ./
+COPY fuzz/Makefile.inc fuzz/
 COPY src/ src/
 # The binary alone: `make` would run scripts/deps.sh (apt-get of the whole
 # development toolchain, PostgreSQL and nginx).

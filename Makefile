@@ -44,8 +44,8 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind reliability deploy-check fresh-check bench \
-        bench-quick bench-growth migrate clean
+        sanitize valgrind reliability deploy-check container-check fresh-check \
+        bench bench-quick bench-growth migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -69,6 +69,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
 SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
                  deploy/migrate deploy/healthcheck deploy/check \
+                 deploy/container-check \
                  bench/callgrind.sh .ci/run .ci/fresh-check .ci/debian-root \
                  $(wildcard tests/*.sh tests/sql/*.sh tests/integration/*.sh \
                             tests/reliability/*.sh)
@@ -100,9 +101,14 @@ sanitize:
 reliability: all
 	@sh tests/reliability/run.sh
 
-# The deployment files, checked without a Docker engine (docs/DEPLOYING.md).
+# The deployment files, and the image built and run with podman
+# (docs/DEPLOYING.md).
 deploy-check: all
 	sh deploy/check
+	sh deploy/container-check
+
+container-check: all
+	sh deploy/container-check
 
 # The README's `make test` and `make run`, first runs on a fresh Debian 12
 # root (debootstrap), as root and as an ordinary user; root only, several
