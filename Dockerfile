@@ -20,19 +20,21 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY Makefile ./
+COPY fuzz/Makefile.inc fuzz/
 COPY src/ src/
 # The binary alone: `make` would run scripts/deps.sh (apt-get of the whole
 # development toolchain, PostgreSQL and nginx).
 RUN make CC=gcc cgi-bin/clp.fcgi \
  && strip cgi-bin/clp.fcgi
 
-# ---- runtime: the shared libraries, psql, cgi-fcgi for the health check ----
+# ---- runtime: the shared libraries, psql, cgi-fcgi for the health check,
+# python3-minimal for scripts/conninfo (connection strings stay off command lines) ----
 FROM debian:bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libfcgi0ldbl libpq5 libjson-c5 libcrypt1 \
-        libfcgi-bin postgresql-client-15 ca-certificates \
+        libfcgi-bin postgresql-client-15 ca-certificates python3-minimal \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 clp \
  && useradd --system --uid 10001 --gid clp --no-create-home \
@@ -41,13 +43,16 @@ RUN apt-get update \
 
 COPY --from=build /src/cgi-bin/clp.fcgi /usr/local/bin/clp.fcgi
 COPY sql/ /usr/local/share/clp/sql/
-COPY scripts/migrate scripts/init-db /usr/local/share/clp/scripts/
+COPY scripts/migrate scripts/init-db scripts/conninfo /usr/local/share/clp/scripts/
 COPY deploy/healthcheck /usr/local/bin/clp-healthcheck
 COPY deploy/migrate /usr/local/bin/clp-migrate
 RUN chmod 0755 /usr/local/bin/clp.fcgi /usr/local/bin/clp-healthcheck \
         /usr/local/bin/clp-migrate /usr/local/share/clp/scripts/migrate \
         /usr/local/share/clp/scripts/init-db \
- && /usr/local/bin/clp.fcgi --help >/dev/null
+        /usr/local/share/clp/scripts/conninfo \
+ && /usr/local/bin/clp.fcgi --help >/dev/null \
+ && CLP_CONNINFO='postgresql://u@h/d' python3 \
+        /usr/local/share/clp/scripts/conninfo env >/dev/null
 
 # Defaults only; override at run time.  CLP_DATABASE_URL has none on
 # purpose (libpq's PG* variables apply when it is unset).

@@ -14,6 +14,9 @@ CC         ?= cc
 VARIANT    ?= release
 BUILD      := build/$(VARIANT)
 PKGS       := fcgi libpq json-c libcrypt
+# Deferred (=, never :=): pkg-config runs when a recipe needs the flags,
+# after `make deps` has installed it and the -dev packages, not when make
+# reads this file (a fresh machine's first `make test` then finds them).
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,8 +44,8 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
-        sanitize valgrind reliability deploy-check bench bench-quick \
-        bench-growth migrate clean
+        sanitize valgrind reliability deploy-check container-check fresh-check \
+        bench bench-quick bench-growth migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -72,7 +75,8 @@ $(BUILD)/tests/test_db: LDLIBS += $(DB_WRAPPED:%=-Wl,--wrap=%)
 SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  scripts/stack scripts/run.sh scripts/clpctl scripts/init-db \
                  deploy/migrate deploy/healthcheck deploy/check \
-                 bench/callgrind.sh .ci/run \
+                 deploy/container-check \
+                 bench/callgrind.sh .ci/run .ci/fresh-check .ci/debian-root \
                  $(wildcard tests/*.sh tests/sql/*.sh tests/integration/*.sh \
                             tests/reliability/*.sh)
 
@@ -103,9 +107,20 @@ sanitize:
 reliability: all
 	@sh tests/reliability/run.sh
 
-# The deployment files, checked without a Docker engine (docs/DEPLOYING.md).
+# The deployment files, and the image built and run with podman
+# (docs/DEPLOYING.md).
 deploy-check: all
 	sh deploy/check
+	sh deploy/container-check
+
+container-check: all
+	sh deploy/container-check
+
+# The README's `make test` and `make run`, first runs on a fresh Debian 12
+# root (debootstrap), as root and as an ordinary user; root only, several
+# minutes.  Nothing here is built on this machine.
+fresh-check:
+	sh .ci/fresh-check
 
 # Benchmarks (see bench/bench.py and docs/PERFORMANCE.md); never in make test.
 bench: all

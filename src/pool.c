@@ -71,6 +71,9 @@ static void
 pool_spawn(const struct pool_options *o, struct slot *s,
     const sigset_t *oldmask)
 {
+	/* Saved before the fork: a master that is PID 1 (a container without
+	 * an init) must not look like a dead one to its worker. */
+	pid_t master = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -83,7 +86,8 @@ pool_spawn(const struct pool_options *o, struct slot *s,
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		pool_worker_signals();
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		if (getppid() == 1)
+		/* The master died before PR_SET_PDEATHSIG took effect. */
+		if (getppid() != master)
 			_exit(0);
 		o->fn(o->arg, &pool_stop);
 		_exit(0);
