@@ -10,7 +10,7 @@ import tempfile
 import urllib.request
 import warnings
 
-from clptest import done, master_token, ok, psql
+from clptest import done, ok, psql, remember
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 FCGI = os.environ.get("CLP_FCGI") or os.path.join(ROOT, "cgi-bin", "clp.fcgi")
@@ -54,15 +54,24 @@ finally:
     psql("REVOKE SELECT ON clp.customers FROM clp_leaky")
     psql("DROP ROLE clp_leaky")
 
-# A second service on the same cluster, given only the admin's URL.
+# A second service, given only the admin's URL of a cluster of its own
+# (clp_service's password is cluster-wide: setting it here must not touch
+# the suite's own service, which may log in with one, deploy/container-check).
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o755)
     var = os.path.join(tmp, "var")
-    env = dict(os.environ, CLP_DATABASE_URL=ADMIN_DB, CLP_WORKERS="1")
-    env.pop("CLP_SERVICE_DATABASE_URL", None)
+    cluster = os.path.join(tmp, "pg")
+    pg_cluster = os.path.join(ROOT, "scripts", "pg-cluster")
+    subprocess.run(["sh", pg_cluster, "init", cluster], check=True, capture_output=True)
+    subprocess.run(["sh", pg_cluster, "start", cluster], check=True, capture_output=True)
+    admin2 = subprocess.run(["sh", pg_cluster, "conninfo", cluster], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, CLP_DATABASE_URL=admin2, CLP_WORKERS="1")
+    for name in ("CLP_SERVICE_DATABASE_URL", "CLP_POOL_IMAGE", "CLP_POOL_WRAPPER"):
+        env.pop(name, None)
     stack = os.path.join(ROOT, "scripts", "stack")
     start = subprocess.run(["sh", stack, "start", var, str(port)], env=env,
                            capture_output=True, text=True, timeout=120)
@@ -72,13 +81,18 @@ with tempfile.TemporaryDirectory() as tmp:
         for name in ("pool.pid", "nginx.pid"):
             with open(os.path.join(var, name)) as f:
                 sessions.add(int(f.read()))   # each started with setsid
-        rows = psql("SELECT DISTINCT usename FROM pg_stat_activity "
-                    "WHERE application_name = 'clp-worker'")
+        rows = [line.split() for line in subprocess.run(
+            ["psql", "-X", "-A", "-t", admin2, "-c", "SELECT DISTINCT usename FROM pg_stat_activity "
+             "WHERE application_name = 'clp-worker'"],
+            check=True, capture_output=True, text=True).stdout.splitlines()]
         ok(rows == [["clp_service"]], "every worker connection logs in as clp_service", rows)
         mode = stat.S_IMODE(os.stat(os.path.join(var, "service.pgpass")).st_mode)
         ok(mode == 0o600, "its password is in a passfile only its user reads", oct(mode))
+        with open(os.path.join(var, "master.token")) as f:
+            token2 = f.read().strip()
+        remember(token2)
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/apps",
-                                     headers={"Authorization": "Bearer " + master_token()})
+                                     headers={"Authorization": "Bearer " + token2})
         with urllib.request.urlopen(req, timeout=10) as r:
             ok(r.status == 200, "and it serves", r.status)
         # No process of this service (the pool's and nginx's sessions)
@@ -101,4 +115,5 @@ with tempfile.TemporaryDirectory() as tmp:
         ok(leaks == [], "no command line holds a connection string", leaks)
     finally:
         subprocess.run(["sh", stack, "stop", var], env=env, capture_output=True, timeout=120)
+        subprocess.run(["sh", pg_cluster, "stop", cluster], capture_output=True, timeout=120)
 done()
