@@ -189,6 +189,13 @@ fcgi_seeds = {
                            head=15),
     "replies-overflow": fcgi(begin(1) + b"".join(begin(i) for i in range(2, 80))
                              + rec(STDIN, 1) + rec(PARAMS, 1) + rec(STDIN, 1)),
+    # Four-byte lengths whose low bytes (14) would fit but whose high bytes
+    # (2^24, 2^16) do not: to be refused, so a decoder that drops a high
+    # byte is caught by the oracle of a READY over malformed pairs.
+    "pair-length-b3": fcgi(begin(1) + stream(
+        PARAMS, 1, b"\x81\x00\x00\x0e\x03REQUEST_METHODGET") + rec(STDIN, 1)),
+    "pair-length-b2": fcgi(begin(1) + stream(
+        PARAMS, 1, b"\x80\x01\x00\x0e\x03REQUEST_METHODGET") + rec(STDIN, 1)),
 }
 
 for d, table in ((here, seeds), (os.path.join(here, "fcgi"), fcgi_seeds)):

@@ -2,11 +2,13 @@
 # The SQL test suite, on a throwaway PostgreSQL cluster:
 #   1. two concurrent migrates on a scratch database apply each file once;
 #   2. migrate, then migrate again, which must apply nothing;
-#   3. the points vectors loaded into clp_test.points_vectors, and the
+#   3. the API table of sql/README.md equals the one tests/sql/api-listing.sh
+#      generates from the catalogue (signatures, results, grants, comments);
+#   4. the points vectors loaded into clp_test.points_vectors, and the
 #      tests' own statement of the rule (rule_award.psql);
-#   4. pg_prove over tests/sql/*.sql (pgTAP, each file in BEGIN ... ROLLBACK);
-#   5. tests/sql/concurrency.sh (pgbench as clp_service, then the invariants);
-#   6. pg_prove over tests/sql/service/*.sql, logged in as clp_service, on the
+#   5. pg_prove over tests/sql/*.sql (pgTAP, each file in BEGIN ... ROLLBACK);
+#   6. tests/sql/concurrency.sh (pgbench as clp_service, then the invariants);
+#   7. pg_prove over tests/sql/service/*.sql, logged in as clp_service, on the
 #      scratch database with fixture apps the admin made (SPEC §2's check).
 # The cluster is stopped and its directory removed however this ends.
 #
@@ -85,6 +87,11 @@ CLP_DATABASE_URL=$admin sh "$root/scripts/migrate"
 again=$(CLP_DATABASE_URL=$admin sh "$root/scripts/migrate")
 [ -z "$again" ] || fail "the second migrate applied something: $again"
 echo "ok: the second migrate applied nothing"
+
+echo "== the API table of sql/README.md against the catalogue"
+sh "$root/tests/sql/api-listing.sh" --check "$admin" ||
+	fail "sql/README.md does not list clp_api as the database has it"
+echo "ok: sql/README.md lists every clp_api function as the database has it"
 
 echo "== vectors from $vectors"
 psql -X -q -v ON_ERROR_STOP=1 -d "$admin" \

@@ -339,6 +339,46 @@ expect_pair(const unsigned char **p, const unsigned char *end,
 }
 
 /*
+ * The oracle itself, on lengths written out byte by byte from the FastCGI
+ * 1.0 specification (section 3.4), so that neither it nor fcgi.c is the
+ * other's only check.
+ */
+static void
+test_oracle_follows_spec(void **state)
+{
+	static const struct {
+		unsigned char	bytes[5];
+		size_t		n;	/* bytes given */
+		bool		ok;
+		size_t		len;
+		size_t		used;
+	} c[] = {
+		{ { 0x00 }, 1, true, 0, 1 },
+		{ { 0x7f, 0xee }, 2, true, 127, 1 },
+		{ { 0x80, 0x00, 0x00, 0x80 }, 4, true, 128, 4 },
+		{ { 0x80, 0x00, 0x00, 0x05 }, 4, true, 5, 4 },
+		{ { 0x81, 0x02, 0x03, 0x04, 0xee }, 5, true, 0x01020304, 4 },
+		{ { 0xff, 0xff, 0xff, 0xff }, 4, true, 0x7fffffff, 4 },
+		{ { 0x80, 0x00, 0x01 }, 3, false, 0, 0 },
+		{ { 0x00 }, 0, false, 0, 0 },
+	};
+	const unsigned char *p;
+	size_t i, len;
+	bool ok;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		p = c[i].bytes;
+		len = 0;
+		ok = oracle_pair_length(&p, c[i].bytes + c[i].n, &len);
+		if (ok != c[i].ok || (ok && (len != c[i].len ||
+		    (size_t)(p - c[i].bytes) != c[i].used)))
+			fail_msg("case #%zu: ok %d, length %zu, %td bytes", i,
+			    ok, len, p - c[i].bytes);
+	}
+}
+
+/*
  * out holds head + body as STDOUT records of at most FCGI_MAX_LENGTH bytes
  * for request id, the empty STDOUT record and END_REQUEST, nothing else.
  */
@@ -643,8 +683,11 @@ test_pair_lengths_past_end_broken(void **state)
 		"\x80\x00\x00",				/* 4-byte length cut */
 		"\xff\xff\xff\xff\x00",			/* 2^31 - 1 */
 		"\x01\x01" "ab" "\x01",		/* a trailing byte */
+		/* 2^24 + 14, 2^16 + 14: a decoder that drops B3 or B2 sees 14 */
+		"\x81\x00\x00\x0e\x03REQUEST_METHODGET",
+		"\x80\x01\x00\x0e\x03REQUEST_METHODGET",
 	};
-	static const size_t len[] = { 19, 19, 1, 4, 3, 5, 5 };
+	static const size_t len[] = { 19, 19, 1, 4, 3, 5, 5, 22, 22 };
 	struct fixture *f = *state;
 	size_t i, used;
 
@@ -1333,6 +1376,7 @@ main(void)
 		T(test_nul_in_wanted_value_broken),
 		T(test_nul_at_end_of_wanted_value_broken),
 		T(test_pair_lengths_past_end_broken),
+		cmocka_unit_test(test_oracle_follows_spec),
 		T(test_params_limit),
 		T(test_body_over_max),
 		T(test_body_exactly_max),
