@@ -33,7 +33,7 @@ static const struct {
 
 /* The levels a request may name; MasterApp is never one of them. */
 static const char *const assignable_levels[] = { "Can_Read",
-    "Can_Modify_Orders" };
+    "Can_Modify_Orders", "Can_Redeem_Points" };
 
 static struct json_tokener	*validate_tok;
 

@@ -259,6 +259,17 @@ for bad in ["MasterApp", "can_read", "", 1]:
                  422, "invalid_field", "access_level", name=f"level {bad!r}")
 expect_error(request("POST", "/v1/apps", M, {"application_name": "x"}), 422, "missing_field",
              "access_level", name="create app: missing level")
+# SPEC §1, §3: Can_Redeem_Points is a level of its own, assignable, and
+# grants none of the other rows.
+spender = create_app("Can_Redeem_Points")
+ok(spender["access_level"] == "Can_Redeem_Points", "create a Can_Redeem_Points app", spender)
+S = spender["token"]
+expect_error(request("GET", "/v1/balance?user_id=1", S), 403, "forbidden", name="redeem app reads balance")
+expect_error(order(1, unique_id(), 1, token=S), 403, "forbidden", name="redeem app records order")
+expect_error(request("GET", "/v1/apps", S), 403, "forbidden", name="redeem app lists apps")
+r = request("PUT", f"/v1/apps/{spender['app_id']}", M, {"new_access_level": "Can_Redeem_Points"})
+ok(r.status == 200 and r.json["access_level"] == "Can_Redeem_Points",
+   "re-level to Can_Redeem_Points", r)
 
 # Re-levelling takes effect on the next request.
 ut = uni["token"]

@@ -5,7 +5,7 @@ SELECT plan(37);
 -- Schemas, tables, roles.
 SELECT has_schema('clp');
 SELECT has_schema('clp_api');
-SELECT tables_are('clp', ARRAY['applications', 'auth_decoy', 'customers', 'orders', 'points_ledger', 'schema_migrations']);
+SELECT tables_are('clp', ARRAY['access_levels', 'applications', 'auth_decoy', 'customers', 'orders', 'points_ledger', 'schema_migrations']);
 SELECT tables_are('clp_api', ARRAY[]::name[]);
 SELECT has_role('clp_owner');
 SELECT has_role('clp_service');

@@ -1,7 +1,7 @@
 -- Applications: create_master, auth_lookup, authorize, create_app, list_apps,
 -- set_level, delete_app, rotate_token, and the master's immutability.
 BEGIN;
-SELECT plan(80);
+SELECT plan(85);
 
 \ir helpers.psql
 
@@ -143,6 +143,19 @@ SELECT throws_ok($$SELECT * FROM clp_api.set_level('master', 'h-master', 'nobody
                  'CLN02', NULL, 'set_level: unknown app is 404');
 SELECT throws_ok($$SELECT * FROM clp_api.set_level('master', 'h-master', 'master', 'Can_Read')$$,
                  'CLC04', NULL, 'set_level: the master is immutable');
+SELECT results_eq($$SELECT access_level FROM clp_api.set_level('master', 'h-master', (SELECT app_id FROM made),
+                                                                'Can_Redeem_Points')$$,
+                  $$VALUES ('Can_Redeem_Points'::text)$$, 'set_level: Can_Redeem_Points is assignable (SPEC §3)');
+SELECT lives_ok($$SELECT clp_api.authorize((SELECT app_id FROM made), 'h-shop', 'Can_Redeem_Points')$$,
+                'authorize knows Can_Redeem_Points');
+SELECT lives_ok($$SELECT * FROM clp_api.set_level('master', 'h-master', (SELECT app_id FROM made), 'Can_Read')$$,
+                'and back to Can_Read');
+SELECT results_eq($$SELECT access_level FROM clp_api.create_app('master', 'h-master', 'Spender',
+                                                               'Can_Redeem_Points', 'h-spend')$$,
+                  $$VALUES ('Can_Redeem_Points'::text)$$, 'create_app: Can_Redeem_Points is assignable');
+SELECT lives_ok($$SELECT * FROM clp_api.delete_app('master', 'h-master',
+                   (SELECT app_id FROM clp.applications WHERE application_name = 'Spender'))$$,
+                'the spender goes again (the list below counts live apps)');
 SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.set_level('master', 'h-master', 'master', 'MasterApp')$$),
           'CLV01:new_access_level', 'set_level: MasterApp is 422, before 409');
 SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.set_level('master', 'h-master', 'nobody', NULL)$$),

@@ -837,6 +837,10 @@ test_access_level(void **state)
 	assert_err(app("\"x\"", "\"Can_Modify_Orders\"", &in), CLP_OK);
 	assert_non_null(in.access_level);
 	assert_string_equal(in.access_level, "Can_Modify_Orders");
+	/* SPEC §1, §3: the level that spends points is assignable too. */
+	assert_err(app("\"x\"", "\"Can_Redeem_Points\"", &in), CLP_OK);
+	assert_non_null(in.access_level);
+	assert_string_equal(in.access_level, "Can_Redeem_Points");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		enum clp_err e = app("\"x\"", bad[i], &in);
 
