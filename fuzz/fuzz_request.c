@@ -3,8 +3,11 @@
  * request before it talks to the database: the FastCGI parameters as
  * request.c reads them (method, path, query string, Content-Type,
  * Content-Length and the 16 KiB body cap, Authorization, X-Request-Id),
- * the router, bearer-token parsing, Content-Type, JSON body and query
- * string validation, and the error body handlers.c writes from the result.
+ * and the worker's own step from there (service_prepare(): the router,
+ * bearer-token parsing, the auth cache, Content-Type, JSON body and query
+ * string validation in the SPEC's order), and the error body service.c
+ * writes from the result.  A well-formed token is cached first, so its
+ * request reaches validation without a database.
  *
  * Besides the sanitizers, a few oracles abort on wrong answers:
  *   - a validated input holds every field the route lists, in range;
@@ -37,7 +40,10 @@
 #include <json-c/json.h>
 
 #include "error.h"
-#include "handlers.h"
+#include "auth.h"
+#include "ops.h"
+#include "service.h"
+#include "buf.h"
 #include "jsonw.h"
 #include "points.h"
 #include "request.h"
@@ -65,8 +71,10 @@ enum param { P_PATH, P_QUERY, P_AUTH, P_CTYPE, P_REQID, P_CLEN, P__COUNT };
 static bool		 oracles = true;
 static bool		 check_utf8 = true;
 static bool		 lax_numbers = false;
-static struct jsonw	 out;
+static struct buf	 out;
 static struct request	*req;
+static struct auth	 auth;
+static struct service_call *call;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -80,10 +88,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		check_utf8 = strstr(o, "utf8") == NULL;
 		lax_numbers = strstr(o, "numbers") != NULL;
 	}
-	jsonw_init(&out, 4u * 1024 * 1024);
+	buf_init(&out, 4u * 1024 * 1024);
 	/* One request struct across inputs, as a worker keeps one. */
 	req = calloc(1, sizeof(*req));
-	return req == NULL;
+	call = service_call_new();
+	auth_init(&auth);
+	return req == NULL || call == NULL;
 }
 
 /* ---- an independent RFC 8259 validator (the oracle for validate_body) */
@@ -337,34 +347,7 @@ jv_is_object(const char *s, size_t len, int *depth, bool lax)
 
 /* ---- the worker's steps ---- */
 
-/* The body as the fuzz input holds it, read through request_take_body(). */
-struct mem_src {
-	const uint8_t	*data;
-	size_t		 len;
-};
-
-static int
-read_mem(void *src, char *buf, int n)
-{
-	struct mem_src *m = src;
-	size_t take = m->len < (size_t)n ? m->len : (size_t)n;
-
-	if (take > 0)
-		memcpy(buf, m->data, take);
-	m->data += take;
-	m->len -= take;
-	return (int)take;
-}
-
-static void
-load_body(const char *clen, const uint8_t *body, size_t len)
-{
-	struct mem_src m = { body, len };
-
-	request_take_body(req, clen, read_mem, &m);
-}
-
-/* handlers_error_body(), checked to be valid UTF-8 JSON. */
+/* service_error_body(), checked to be valid UTF-8 JSON. */
 static void
 error_body(enum clp_err err, const char *field, const char *allow)
 {
@@ -376,8 +359,8 @@ error_body(enum clp_err err, const char *field, const char *allow)
 
 	if (allow != NULL)
 		snprintf(headers, sizeof(headers), "Allow: %s\r\n", allow);
-	handlers_error_body(&out, err, field);
-	CHECK(!jsonw_failed(&out), "error body fits");
+	service_error_body(&out, err, field);
+	CHECK(!buf_failed(&out), "error body fits");
 	if (!oracles)
 		return;
 	tok = json_tokener_new();
@@ -482,10 +465,10 @@ points(const uint8_t *data, size_t size, const struct input *in)
 		}
 	}
 #endif
-	jsonw_reset(&out);
+	buf_reset(&out);
 	jsonw_points(&out, raw[1]);
 	jsonw_i64(&out, raw[2]);
-	CHECK(!jsonw_failed(&out), "points written");
+	CHECK(!buf_failed(&out), "points written");
 }
 
 int
@@ -497,7 +480,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct route_match m;
 	struct input in;
 	struct token tok;
-	enum clp_err err;
+	const char *allow;
+	enum clp_err err, e2;
+	bool tok_ok;
 	unsigned mask;
 	size_t i;
 
@@ -538,70 +523,76 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(req->request_id, sizeof(req->request_id), "%s",
 		    "0123456789abcdef0123456789abcdef");
 	}
-	load_body(param[P_CLEN], (const uint8_t *)p, (size_t)(end - p));
+	request_set_body(req, param[P_CLEN], p, (size_t)(end - p));
 
-	/* handlers_handle(), up to the database. */
+	/* The router's own oracles. */
 	router_match(req->method, req->path, &m, &in);
 	if (m.err != CLP_OK) {
 		CHECK(m.route == NULL || m.err != CLP_ERR_METHOD_NOT_ALLOWED,
 		    "405 without a route");
-		error_body(m.err, NULL, m.allow);
-		goto done;
-	}
-	CHECK(m.route != NULL, "a route on success");
-	if (m.route->path_field != FIELD__COUNT)
+	} else if (m.route->path_field != FIELD__COUNT) {
 		CHECK(((in.present & FIELD_BIT(m.route->path_field)) != 0) ==
 		    (m.bad_id == CLP_OK), "path id stored unless malformed");
-	else
+	} else {
 		CHECK(m.bad_id == CLP_OK, "no bad id without a path id");
-	if (m.route->op == OP_HEALTH)
-		goto done;
+	}
 
-	if (token_parse_bearer(req->authorization, &tok)) {
+	/* A well-formed token is put in the cache first, so that the
+	 * worker's own step goes on to validation without a database. */
+	tok_ok = token_parse_bearer(req->authorization, &tok);
+	if (tok_ok) {
 		CHECK(tok.app_id[0] != '\0' && tok.secret_len > 0 &&
 		    strlen(tok.app_id) + 1 + tok.secret_len <= TOKEN_MAX &&
 		    strlen(tok.secret) == tok.secret_len,
 		    "token fields");
 		CHECK(validate_app_id(tok.app_id, strlen(tok.app_id)),
 		    "token app id");
+		auth_remember(&auth, &tok, "fuzz-proof");
 	}
-	/* The worker stops at a bad token; the fuzzer goes on so every
-	 * input reaches the validators. */
-	err = CLP_OK;
-	if (m.route->body_fields != 0) {
-		if (req->body_too_large) {
-			err = CLP_ERR_PAYLOAD_TOO_LARGE;
-		} else if ((req->body_len > 0 || req->content_type != NULL) &&
-		    !validate_content_type(req->content_type)) {
-			err = CLP_ERR_UNSUPPORTED_MEDIA_TYPE;
-		} else {
-			err = validate_body(req->body, req->body_len,
-			    m.route->body_fields, &in);
-			check_body_oracle(req, err);
-			if (err == CLP_OK)
-				check_input(&in, m.route->body_fields);
-		}
+
+	/* The worker's step up to the database (service.c). */
+	err = service_prepare(&auth, call, req, &allow);
+	if (err != CLP_OK) {
+		CHECK(err == m.err || (m.err == CLP_OK && !tok_ok &&
+		    err == CLP_ERR_UNAUTHORIZED), "route, then 401");
+		error_body(err, NULL, allow);
 	}
-	/* Also the body validator on its own, whatever the content type. */
-	if (m.route->body_fields != 0 && err != CLP_ERR_PAYLOAD_TOO_LARGE &&
-	    err != CLP_ERR_MALFORMED_JSON && err < CLP_ERR_INVALID_FIELD) {
+	if (m.err != CLP_OK || ops_get(m.route->op)->level == NULL)
+		goto done;
+
+	/* The body validator on its own, whatever the content type. */
+	if (m.route->body_fields != 0 && !req->body_too_large) {
 		struct input other;
-		enum clp_err e2;
 
 		memset(&other, 0, sizeof(other));
 		e2 = validate_body(req->body, req->body_len,
 		    m.route->body_fields, &other);
 		check_body_oracle(req, e2);
+		if (e2 == CLP_OK)
+			check_input(&other, m.route->body_fields);
+	}
+	if (tok_ok) {
+		CHECK(err == CLP_OK && service_next(call) !=
+		    SERVICE_NEXT_AUTH_LOOKUP, "a cached token is not looked up");
+		in = *service_input(call);
+		err = service_next(call) == SERVICE_NEXT_AUTHORIZE ?
+		    service_invalid(call) : CLP_OK;
+		CHECK((err != CLP_OK) == (service_next(call) ==
+		    SERVICE_NEXT_AUTHORIZE), "an error waits on the level");
+	} else {
+		/* The worker stops at a bad token; the fuzzer goes on so
+		 * every input reaches the validators. */
+		err = service_validate(req, m.route->body_fields,
+		    m.route->query_fields, &in);
 	}
 	if (err == CLP_OK) {
-		err = validate_query(req->query, m.route->query_fields, &in);
-		if (err == CLP_OK)
-			check_input(&in, m.route->query_fields);
+		check_input(&in, m.route->body_fields);
+		check_input(&in, m.route->query_fields);
 	}
 	CHECK(strlen(in.bad_field) <= VALIDATE_FIELD_ECHO_MAX,
 	    "bad field bounded");
 	if (err != CLP_OK) {
-		CHECK(err == CLP_ERR_PAYLOAD_TOO_LARGE ||
+		CHECK(err == m.bad_id || err == CLP_ERR_PAYLOAD_TOO_LARGE ||
 		    err == CLP_ERR_UNSUPPORTED_MEDIA_TYPE ||
 		    err == CLP_ERR_MALFORMED_JSON ||
 		    err == CLP_ERR_INVALID_FIELD ||
@@ -609,9 +600,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    err == CLP_ERR_UNKNOWN_FIELD, "a validation error");
 		error_body(err, in.bad_field, NULL);
 	}
-	jsonw_reset(&out);
+	buf_reset(&out);
 	jsonw_str(&out, in.bad_field, sizeof(in.bad_field) - 1);
-	CHECK(!jsonw_failed(&out), "bad field written");
+	CHECK(!buf_failed(&out), "bad field written");
 	points(data, size, &in);
 done:
 	free(copy);

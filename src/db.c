@@ -2,10 +2,9 @@
  * db.c — libpq connection, prepared statements, reconnect, SQLSTATE mapping.
  *
  * A lost connection is noticed when a call fails; the call is then retried
- * once on a new connection if retrying cannot change the outcome: every
- * API function is safe to repeat (an order replays, a rotation accepts
- * its own repeat, sql/007) except create_app and delete_app, whose second
- * run would answer app_name_taken / app_not_found.  While the
+ * once on a new connection if its statement says retrying cannot change
+ * the outcome (ops.c: every API function but create_app and delete_app,
+ * whose second run would answer app_name_taken / app_not_found).  While the
  * database stays down, reconnects are spaced by a back-off of at most
  * DB_BACKOFF_MAX_MS and requests in between get 503 at once.
  */
@@ -23,63 +22,6 @@
 #define DB_CONNECT_TIMEOUT	"2"		/* seconds */
 #define DB_STATEMENT_TIMEOUT	"SET statement_timeout = '5s'"
 
-enum db_stmt {
-	DB_HEALTH,
-	DB_AUTH_LOOKUP,
-	DB_AUTHORIZE,
-	DB_BALANCE,
-	DB_RECORD_ORDER,
-	DB_RETURN_ORDER,
-	DB_CREATE_APP,
-	DB_LIST_APPS,
-	DB_SET_LEVEL,
-	DB_DELETE_APP,
-	DB_ROTATE_TOKEN,
-	DB__STMT_COUNT
-};
-
-static const struct {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
-	bool		 retry_safe;
-	bool		 read_only;	/* may share a transaction (a Sync) */
-} db_stmts[DB__STMT_COUNT] = {
-	[DB_HEALTH] = { "health", "SELECT 1", 0, true, true },
-	[DB_AUTH_LOOKUP] = { "auth_lookup",
-	    "SELECT token_setting FROM clp_api.auth_lookup($1)", 1, true,
-	    true },
-	[DB_AUTHORIZE] = { "authorize",
-	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true },
-	[DB_BALANCE] = { "balance",
-	    "SELECT user_id, balance_hundredths, orders, returned_orders"
-	    " FROM clp_api.balance($1, $2, $3)", 3, true, true },
-	[DB_RECORD_ORDER] = { "record_order",
-	    "SELECT order_id, user_id, points_hundredths, replayed"
-	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true,
-	    false },
-	[DB_RETURN_ORDER] = { "return_order",
-	    "SELECT order_id, user_id, points_revoked_hundredths, replayed"
-	    " FROM clp_api.return_order($1, $2, $3)", 3, true,
-	    false },
-	[DB_CREATE_APP] = { "create_app",
-	    "SELECT app_id, application_name, access_level, created_at"
-	    " FROM clp_api.create_app($1, $2, $3, $4, $5)", 5, false,
-	    false },
-	[DB_LIST_APPS] = { "list_apps",
-	    "SELECT app_id, application_name, access_level, created_at"
-	    " FROM clp_api.list_apps($1, $2)", 2, true, true },
-	[DB_SET_LEVEL] = { "set_level",
-	    "SELECT app_id, application_name, access_level"
-	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true, false },
-	[DB_DELETE_APP] = { "delete_app",
-	    "SELECT app_id, deleted FROM clp_api.delete_app($1, $2, $3)", 3,
-	    false, false },
-	[DB_ROTATE_TOKEN] = { "rotate_token",
-	    "SELECT app_id FROM clp_api.rotate_token($1, $2, $3, $4)", 4,
-	    true, false },
-};
-
 static void		db_notice(void *, const char *);
 static bool		db_role_too_strong(PGconn *);
 static void		db_drop(struct db *);
@@ -87,14 +29,8 @@ static bool		db_ensure(struct db *);
 static bool		db_connection_lost(const struct db *, const PGresult *);
 static bool		db_pipeline(struct db *, struct db_job *const *, size_t);
 static enum clp_err	db_classify(struct db_job *, const PGresult *);
-static void		job_set(struct db_job *, enum db_stmt,
-			    const struct db_caller *);
-static const char	*job_int(struct db_job *, int, int64_t);
-static bool		get_i64(const PGresult *, int, const char *,
-			    int64_t *);
 static bool		get_str(const PGresult *, int, const char *, char *,
 			    size_t);
-static bool		get_app(const PGresult *, int, struct db_app *);
 
 /*
  * libpq prints notices (e.g. FATAL: terminating connection due to
@@ -113,11 +49,14 @@ db_notice(void *arg, const char *message)
 }
 
 void
-db_init(struct db *db, const char *conninfo, enum db_role role)
+db_init(struct db *db, const char *conninfo, enum db_role role,
+    const struct db_stmt *const *stmts, size_t n)
 {
 	memset(db, 0, sizeof(*db));
 	db->conninfo = conninfo != NULL ? conninfo : "";
 	db->role = role;
+	db->stmts = stmts;
+	db->nstmts = n;
 	db->backoff_ms = DB_BACKOFF_MIN_MS;
 }
 
@@ -151,7 +90,7 @@ db_connect(struct db *db)
 	    "3", "10000", db->conninfo, NULL };
 	PGresult *res = NULL;
 	bool ok = false;
-	int i;
+	size_t i;
 
 	db_drop(db);
 	db->role_refused = false;
@@ -169,10 +108,10 @@ db_connect(struct db *db)
 	res = PQexec(db->conn, DB_STATEMENT_TIMEOUT);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		goto fail;
-	for (i = 0; i < DB__STMT_COUNT; i++) {
+	for (i = 0; i < db->nstmts; i++) {
 		PQclear(res);
-		res = PQprepare(db->conn, db_stmts[i].name, db_stmts[i].sql,
-		    db_stmts[i].nparams, NULL);
+		res = PQprepare(db->conn, db->stmts[i]->name, db->stmts[i]->sql,
+		    db->stmts[i]->nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			goto fail;
 	}
@@ -259,7 +198,7 @@ static enum clp_err
 db_classify(struct db_job *job, const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	const char *what = db_stmts[job->stmt].name;
+	const char *what = job->stmt->name;
 	const char *column;
 	enum clp_err err;
 
@@ -306,14 +245,14 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 		for (i = 0; i < n && count < DB_BATCH_MAX; i++) {
 			job = jobs[i];
 			if (job->done ||
-			    db_stmts[job->stmt].read_only != (pass == 0))
+			    job->stmt->read_only != (pass == 0))
 				continue;
 			sync_after[count] = pass == 1;
 			order[count++] = job;
 		}
 	if (count == 0)
 		return false;
-	for (k = 0; k < count && db_stmts[order[k]->stmt].read_only; k++)
+	for (k = 0; k < count && order[k]->stmt->read_only; k++)
 		;
 	if (k > 0)
 		sync_after[k - 1] = true;	/* the end of the reads */
@@ -322,9 +261,8 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 		return true;
 	for (k = 0; k < count; k++) {
 		job = order[k];
-		if (PQsendQueryPrepared(conn, db_stmts[job->stmt].name,
-		    db_stmts[job->stmt].nparams, job->params, NULL, NULL,
-		    0) != 1)
+		if (PQsendQueryPrepared(conn, job->stmt->name,
+		    job->stmt->nparams, job->params, NULL, NULL, 0) != 1)
 			break;
 		job->sent = true;
 		if (sync_after[k] && PQpipelineSync(conn) != 1)
@@ -342,7 +280,7 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			 * has come back too. */
 			job->res = res;
 			job->err = CLP_OK;
-			job->done = db_stmts[job->stmt].read_only;
+			job->done = job->stmt->read_only;
 			committing = !job->done;
 		} else if (status == PGRES_PIPELINE_ABORTED) {
 			PQclear(res);
@@ -366,7 +304,7 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			job->err = CLP_ERR_INTERNAL;
 			job->done = true;
 			log_error("%s: an unexpected extra result",
-			    db_stmts[job->stmt].name);
+			    job->stmt->name);
 			return true;
 		}
 		if (!sync_after[k])
@@ -424,7 +362,7 @@ db_run(struct db *db, struct db_job *const *jobs, size_t n)
 			job = jobs[i];
 			if (job->done)
 				continue;
-			if (job->sent && !db_stmts[job->stmt].retry_safe)
+			if (job->sent && !job->stmt->retry_safe)
 				job->done = true;	/* unavailable */
 			else
 				left++;
@@ -442,35 +380,19 @@ db_job_clear(struct db_job *job)
 	job->res = NULL;
 }
 
-static void
-job_set(struct db_job *job, enum db_stmt stmt, const struct db_caller *c)
+void
+db_job_set(struct db_job *job, const struct db_stmt *stmt)
 {
 	memset(job->params, 0, sizeof(job->params));
 	job->stmt = stmt;
 	job->res = NULL;
-	if (c != NULL) {
-		job->params[0] = c->app_id;
-		job->params[1] = c->token_hash;
-	}
 }
 
-static const char *
-job_int(struct db_job *job, int slot, int64_t v)
+const char *
+db_job_int(struct db_job *job, int slot, int64_t v)
 {
 	clp_int_format(v, job->ints[slot], sizeof(job->ints[slot]));
 	return job->ints[slot];
-}
-
-static bool
-get_i64(const PGresult *res, int row, const char *col, int64_t *out)
-{
-	int c = PQfnumber(res, col);
-	char *end;
-
-	if (c < 0 || PQgetisnull(res, row, c))
-		return false;
-	*out = strtoll(PQgetvalue(res, row, c), &end, 10);
-	return *end == '\0';
 }
 
 static bool
@@ -487,110 +409,6 @@ get_str(const PGresult *res, int row, const char *col, char *out,
 	return true;
 }
 
-static bool
-get_app(const PGresult *res, int row, struct db_app *app)
-{
-	memset(app, 0, sizeof(*app));
-	return get_str(res, row, "app_id", app->app_id, sizeof(app->app_id)) &&
-	    get_str(res, row, "application_name", app->application_name,
-	    sizeof(app->application_name)) &&
-	    get_str(res, row, "access_level", app->access_level,
-	    sizeof(app->access_level)) &&
-	    (PQfnumber(res, "created_at") < 0 ||
-	    get_str(res, row, "created_at", app->created_at,
-	    sizeof(app->created_at)));
-}
-
-void
-db_job_health(struct db_job *job)
-{
-	job_set(job, DB_HEALTH, NULL);
-}
-
-void
-db_job_auth_lookup(struct db_job *job, const char *app_id)
-{
-	job_set(job, DB_AUTH_LOOKUP, NULL);
-	job->params[0] = app_id;
-}
-
-void
-db_job_authorize(struct db_job *job, const struct db_caller *c,
-    const char *level)
-{
-	job_set(job, DB_AUTHORIZE, c);
-	job->params[2] = level;
-}
-
-void
-db_job_balance(struct db_job *job, const struct db_caller *c,
-    int64_t user_id)
-{
-	job_set(job, DB_BALANCE, c);
-	job->params[2] = job_int(job, 0, user_id);
-}
-
-void
-db_job_record_order(struct db_job *job, const struct db_caller *c,
-    const struct input *in)
-{
-	job_set(job, DB_RECORD_ORDER, c);
-	job->params[2] = job_int(job, 0, in->user_id);
-	job->params[3] = job_int(job, 1, in->order_id);
-	job->params[4] = job_int(job, 2, in->total_cost);
-	job->params[5] = job_int(job, 3, in->completed_at);
-}
-
-void
-db_job_return_order(struct db_job *job, const struct db_caller *c,
-    int64_t order_id)
-{
-	job_set(job, DB_RETURN_ORDER, c);
-	job->params[2] = job_int(job, 0, order_id);
-}
-
-void
-db_job_create_app(struct db_job *job, const struct db_caller *c,
-    const char *name, const char *level, const char *new_hash)
-{
-	job_set(job, DB_CREATE_APP, c);
-	job->params[2] = name;
-	job->params[3] = level;
-	job->params[4] = new_hash;
-}
-
-void
-db_job_list_apps(struct db_job *job, const struct db_caller *c)
-{
-	job_set(job, DB_LIST_APPS, c);
-}
-
-void
-db_job_set_level(struct db_job *job, const struct db_caller *c,
-    const char *app_id, const char *level)
-{
-	job_set(job, DB_SET_LEVEL, c);
-	job->params[2] = app_id;
-	job->params[3] = level;
-}
-
-void
-db_job_delete_app(struct db_job *job, const struct db_caller *c,
-    const char *app_id)
-{
-	job_set(job, DB_DELETE_APP, c);
-	job->params[2] = app_id;
-}
-
-void
-db_job_rotate_token(struct db_job *job, const struct db_caller *c,
-    const char *app_id, const char *new_hash)
-{
-	job_set(job, DB_ROTATE_TOKEN, c);
-	job->params[2] = app_id;
-	job->params[3] = new_hash;
-}
-
 enum clp_err
 db_result(const struct db_job *job)
 {
@@ -599,74 +417,46 @@ db_result(const struct db_job *job)
 	return PQntuples(job->res) == 1 ? CLP_OK : CLP_ERR_INTERNAL;
 }
 
-enum clp_err
-db_result_auth_lookup(const struct db_job *job, char *setting, size_t size)
+int
+db_rows(const struct db_job *job)
 {
-	enum clp_err err = db_result(job);
-
-	if (err != CLP_OK)
-		return err;
-	return get_str(job->res, 0, "token_setting", setting, size) ? CLP_OK :
-	    CLP_ERR_INTERNAL;
+	return job->err == CLP_OK ? PQntuples(job->res) : 0;
 }
 
-enum clp_err
-db_result_balance(const struct db_job *job, struct db_balance *out)
+bool
+db_get_i64(const struct db_job *job, int row, const char *col, int64_t *out)
 {
-	const PGresult *res = job->res;
-	enum clp_err err = db_result(job);
+	int c = PQfnumber(job->res, col);
+	char *end;
 
-	if (err != CLP_OK)
-		return err;
-	return get_i64(res, 0, "user_id", &out->user_id) &&
-	    get_i64(res, 0, "balance_hundredths", &out->balance) &&
-	    get_i64(res, 0, "orders", &out->orders) &&
-	    get_i64(res, 0, "returned_orders", &out->returned_orders) ?
-	    CLP_OK : CLP_ERR_INTERNAL;
+	if (c < 0 || PQgetisnull(job->res, row, c))
+		return false;
+	*out = strtoll(PQgetvalue(job->res, row, c), &end, 10);
+	return *end == '\0';
 }
 
-enum clp_err
-db_result_order(const struct db_job *job, struct db_order *out)
+bool
+db_get_str(const struct db_job *job, int row, const char *col, char *out,
+    size_t size)
 {
-	const PGresult *res = job->res;
-	enum clp_err err = db_result(job);
-	int c;
-
-	if (err != CLP_OK)
-		return err;
-	c = PQfnumber(res, "replayed");
-	if (c < 0 || PQgetisnull(res, 0, c) ||
-	    !get_i64(res, 0, "order_id", &out->order_id) ||
-	    !get_i64(res, 0, "user_id", &out->user_id) ||
-	    !get_i64(res, 0, job->stmt == DB_RECORD_ORDER ?
-	    "points_hundredths" : "points_revoked_hundredths", &out->points))
-		return CLP_ERR_INTERNAL;
-	out->replayed = PQgetvalue(res, 0, c)[0] == 't';
-	return CLP_OK;
+	return get_str(job->res, row, col, out, size);
 }
 
-enum clp_err
-db_result_app(const struct db_job *job, struct db_app *out)
+bool
+db_get_bool(const struct db_job *job, int row, const char *col, bool *out)
 {
-	enum clp_err err = db_result(job);
+	int c = PQfnumber(job->res, col);
 
-	if (err != CLP_OK)
-		return err;
-	return get_app(job->res, 0, out) ? CLP_OK : CLP_ERR_INTERNAL;
+	if (c < 0 || PQgetisnull(job->res, row, c))
+		return false;
+	*out = PQgetvalue(job->res, row, c)[0] == 't';
+	return true;
 }
 
-enum clp_err
-db_result_apps(const struct db_job *job, db_app_cb cb, void *ctx)
+bool
+db_has_col(const struct db_job *job, const char *col)
 {
-	struct db_app app;
-	int i;
-
-	if (job->err != CLP_OK)
-		return job->err;
-	for (i = 0; i < PQntuples(job->res); i++)
-		if (!get_app(job->res, i, &app) || !cb(ctx, &app))
-			return CLP_ERR_INTERNAL;
-	return CLP_OK;
+	return PQfnumber(job->res, col) >= 0;
 }
 
 enum clp_err

@@ -1,6 +1,8 @@
 /*
- * db.h — the worker's one PostgreSQL connection and the typed calls of the
- * SQL API (sql/, schema clp_api).  Each call is one prepared statement.
+ * db.h — the worker's one PostgreSQL connection, the statements it
+ * prepares on connecting, and pipelined batches of calls of them.  It
+ * knows no operation of the API: ops.c gives the statements and reads
+ * the rows.
  * Failures come back as the SPEC's error: custom SQLSTATEs through the
  * error table, a lost connection as CLP_ERR_UNAVAILABLE, anything else as
  * CLP_ERR_INTERNAL (logged without parameters).
@@ -16,11 +18,7 @@
 
 #include "error.h"
 #include "points.h"
-#include "token.h"
-#include "validate.h"
 
-#define DB_TIME_MAX	32	/* "2026-11-23T21:42:48Z" */
-#define DB_LEVEL_MAX	32
 #define DB_FIELD_MAX	64
 
 enum db_role {
@@ -28,20 +26,27 @@ enum db_role {
 	DB_ROLE_SERVICE		/* the workers: may only execute the API */
 };
 
+/* A prepared statement. */
+struct db_stmt {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+	/* Repeating it cannot change its outcome: run again after a lost
+	 * connection. */
+	bool		 retry_safe;
+	bool		 read_only;	/* may share a transaction (a Sync) */
+};
+
 struct db {
 	PGconn		*conn;
 	const char	*conninfo;
 	enum db_role	 role;
+	const struct db_stmt *const *stmts;	/* prepared on connecting */
+	size_t		 nstmts;
 	/* The last connection was refused for its role's privileges. */
 	bool		 role_refused;
 	int64_t		 retry_at_ms;	/* no reconnect attempt before this */
 	int		 backoff_ms;
-};
-
-/* Who is calling: the app id and its proof, crypt(secret, setting). */
-struct db_caller {
-	const char	*app_id;
-	const char	*token_hash;
 };
 
 #define DB_PARAMS_MAX	6
@@ -49,13 +54,13 @@ struct db_caller {
 #define DB_INTS_MAX	4
 
 /*
- * One call of the SQL API: set up by a db_job_*() function, run by
- * db_run() with others, read by a db_result_*() function, then released
- * by db_job_clear().  The parameters point at the caller's strings, which
- * must stay put until db_run() returns.
+ * One call of a statement: set up by db_job_set() and its parameters
+ * filled in, run by db_run() with others, its rows read with db_get_*(),
+ * then released by db_job_clear().  The parameters point at the caller's
+ * strings, which must stay put until db_run() returns.
  */
 struct db_job {
-	int		 stmt;		/* db.c's statement table */
+	const struct db_stmt *stmt;
 	const char	*params[DB_PARAMS_MAX];
 	char		 ints[DB_INTS_MAX][CLP_INT_TEXT_MAX];
 	bool		 sent;
@@ -66,31 +71,12 @@ struct db_job {
 	char		 field[DB_FIELD_MAX];
 };
 
-struct db_balance {
-	int64_t	user_id;
-	int64_t	balance;	/* hundredths */
-	int64_t	orders;
-	int64_t	returned_orders;
-};
-
-struct db_order {
-	int64_t	order_id;
-	int64_t	user_id;
-	int64_t	points;		/* hundredths awarded, or revoked */
-	bool	replayed;
-};
-
-struct db_app {
-	char	app_id[VALIDATE_APP_ID_MAX + 1];
-	char	application_name[VALIDATE_NAME_MAX_BYTES + 1];
-	char	access_level[DB_LEVEL_MAX];
-	char	created_at[DB_TIME_MAX];
-};
-
-typedef bool (*db_app_cb)(void *ctx, const struct db_app *app);
-
-/* conninfo: a libpq connection string or URL; NULL or "" uses PG* vars. */
-void		db_init(struct db *, const char *conninfo, enum db_role);
+/*
+ * conninfo: a libpq connection string or URL; NULL or "" uses PG* vars.
+ * The n statements (which must outlive db) are prepared on connecting.
+ */
+void		db_init(struct db *, const char *conninfo, enum db_role,
+		    const struct db_stmt *const *stmts, size_t n);
 void		db_close(struct db *);
 /*
  * Connects and prepares every statement; false if the database is down or,
@@ -112,44 +98,26 @@ bool		db_connect(struct db *);
 void		db_run(struct db *, struct db_job *const *jobs, size_t n);
 void		db_job_clear(struct db_job *);
 
-void		db_job_health(struct db_job *);
-void		db_job_auth_lookup(struct db_job *, const char *app_id);
-void		db_job_authorize(struct db_job *, const struct db_caller *,
-		    const char *level);
-void		db_job_balance(struct db_job *, const struct db_caller *,
-		    int64_t user_id);
-void		db_job_record_order(struct db_job *, const struct db_caller *,
-		    const struct input *);
-void		db_job_return_order(struct db_job *, const struct db_caller *,
-		    int64_t order_id);
-void		db_job_create_app(struct db_job *, const struct db_caller *,
-		    const char *name, const char *level,
-		    const char *new_hash);
-void		db_job_list_apps(struct db_job *, const struct db_caller *);
-void		db_job_set_level(struct db_job *, const struct db_caller *,
-		    const char *app_id, const char *level);
-void		db_job_delete_app(struct db_job *, const struct db_caller *,
-		    const char *app_id);
-void		db_job_rotate_token(struct db_job *, const struct db_caller *,
-		    const char *app_id, const char *new_hash);
+/* A job for stmt, without parameters yet. */
+void		db_job_set(struct db_job *, const struct db_stmt *stmt);
+/* v as decimal text in the job's own slot (0..DB_INTS_MAX-1). */
+const char	*db_job_int(struct db_job *, int slot, int64_t v);
 
 /*
- * The outcome of a job that has run: the job's error, or CLP_OK with the
- * row read into out, or CLP_ERR_INTERNAL if the row is not what the SQL
- * API promises.
+ * The outcome of a job that has run: the job's error, or CLP_OK.
+ * db_result() also wants exactly one row (CLP_ERR_INTERNAL if not).
  */
-enum clp_err	db_result(const struct db_job *);	/* one row, unread */
-/* The setting to prove an app's token with (a decoy for an unknown app). */
-enum clp_err	db_result_auth_lookup(const struct db_job *, char *setting,
-		    size_t size);
-enum clp_err	db_result_balance(const struct db_job *, struct db_balance *);
-/* record_order and return_order. */
-enum clp_err	db_result_order(const struct db_job *, struct db_order *);
-/* create_app and set_level. */
-enum clp_err	db_result_app(const struct db_job *, struct db_app *);
-/* list_apps: cb for each application; CLP_ERR_INTERNAL if cb fails. */
-enum clp_err	db_result_apps(const struct db_job *, db_app_cb cb,
-		    void *ctx);
+enum clp_err	db_result(const struct db_job *);
+int		db_rows(const struct db_job *);
+/* A column of a row by name; false if absent, NULL or not as asked. */
+bool		db_get_i64(const struct db_job *, int row, const char *col,
+		    int64_t *out);
+bool		db_get_str(const struct db_job *, int row, const char *col,
+		    char *out, size_t size);
+bool		db_get_bool(const struct db_job *, int row, const char *col,
+		    bool *out);
+/* Whether the rows have this column at all. */
+bool		db_has_col(const struct db_job *, const char *col);
 
 /*
  * Creates the master application (run by the migrating admin, not by

@@ -29,8 +29,8 @@ static const struct {
 	[FCGI_P_REQUEST_ID] = FCGI_NAME("HTTP_X_REQUEST_ID"),
 };
 
-static void	put_record_head(struct jsonw *, unsigned, unsigned, size_t);
-static void	put_end_request(struct jsonw *, unsigned, unsigned);
+static void	put_record_head(struct buf *, unsigned, unsigned, size_t);
+static void	put_end_request(struct buf *, unsigned, unsigned);
 static bool	get_length(const unsigned char **, const unsigned char *,
 		    size_t *);
 static bool	parse_pairs(const char *, size_t,
@@ -40,7 +40,7 @@ static bool	keep_wanted(void *, const char *, size_t, const char *,
 		    size_t);
 static bool	answer_value(void *, const char *, size_t, const char *,
 		    size_t);
-static void	put_pair(struct jsonw *, const char *, const char *);
+static void	put_pair(struct buf *, const char *, const char *);
 static void	request_reset(struct fcgi_stream *);
 static enum fcgi_status record_start(struct fcgi_stream *);
 static enum fcgi_status record_data(struct fcgi_stream *, const char *,
@@ -58,22 +58,22 @@ fcgi_init(struct fcgi_stream *s, size_t body_max)
 {
 	memset(s, 0, sizeof(*s));
 	s->body_max = body_max;
-	jsonw_init(&s->mgmt, FCGI_MGMT_MAX);
+	buf_init(&s->mgmt, FCGI_MGMT_MAX);
 	/* The parameters carry the caller's Authorization header. */
-	jsonw_init_sensitive(&s->params, FCGI_PARAMS_MAX);
-	jsonw_init(&s->stdin_data, body_max + 1);
-	jsonw_init_sensitive(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
-	jsonw_init(&s->replies, FCGI_MGMT_MAX);
+	buf_init_sensitive(&s->params, FCGI_PARAMS_MAX);
+	buf_init(&s->stdin_data, body_max + 1);
+	buf_init_sensitive(&s->values_buf, FCGI_PARAMS_MAX + FCGI_P__COUNT);
+	buf_init(&s->replies, FCGI_MGMT_MAX);
 }
 
 void
 fcgi_free(struct fcgi_stream *s)
 {
-	jsonw_free(&s->mgmt);
-	jsonw_free(&s->params);
-	jsonw_free(&s->stdin_data);
-	jsonw_free(&s->values_buf);
-	jsonw_free(&s->replies);
+	buf_free(&s->mgmt);
+	buf_free(&s->params);
+	buf_free(&s->stdin_data);
+	buf_free(&s->values_buf);
+	buf_free(&s->replies);
 }
 
 bool
@@ -83,23 +83,23 @@ fcgi_keep_conn(const struct fcgi_stream *s)
 }
 
 static void
-put_record_head(struct jsonw *out, unsigned type, unsigned id, size_t len)
+put_record_head(struct buf *out, unsigned type, unsigned id, size_t len)
 {
 	unsigned char h[FCGI_HEADER_LEN] = { FCGI_VERSION_1, (unsigned char)type,
 	    (unsigned char)(id >> 8), (unsigned char)id,
 	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
 
-	jsonw_raw(out, (const char *)h, sizeof(h));
+	buf_add(out, (const char *)h, sizeof(h));
 }
 
 static void
-put_end_request(struct jsonw *out, unsigned id, unsigned protocol_status)
+put_end_request(struct buf *out, unsigned id, unsigned protocol_status)
 {
 	unsigned char body[8] = { 0, 0, 0, 0, (unsigned char)protocol_status,
 	    0, 0, 0 };
 
 	put_record_head(out, FCGI_END_REQUEST, id, sizeof(body));
-	jsonw_raw(out, (const char *)body, sizeof(body));
+	buf_add(out, (const char *)body, sizeof(body));
 }
 
 /* A name or value length: one byte below 128, else four (high bit set). */
@@ -163,23 +163,23 @@ keep_wanted(void *ctx, const char *name, size_t nlen, const char *value,
 		if (memchr(value, '\0', vlen) != NULL)
 			return false;
 		/* An offset (+1) for now: values_buf may still move. */
-		s->value_at[i] = s->values_buf.len + 1;
-		jsonw_raw(&s->values_buf, value, vlen);
-		jsonw_raw(&s->values_buf, "", 1);
+		s->value_at[i] = buf_len(&s->values_buf) + 1;
+		buf_add(&s->values_buf, value, vlen);
+		buf_add(&s->values_buf, "", 1);
 		break;
 	}
 	return true;
 }
 
 static void
-put_pair(struct jsonw *out, const char *name, const char *value)
+put_pair(struct buf *out, const char *name, const char *value)
 {
 	size_t nlen = strlen(name), vlen = strlen(value);
 	unsigned char l[2] = { (unsigned char)nlen, (unsigned char)vlen };
 
-	jsonw_raw(out, (const char *)l, sizeof(l));	/* both < 128 */
-	jsonw_raw(out, name, nlen);
-	jsonw_raw(out, value, vlen);
+	buf_add(out, (const char *)l, sizeof(l));	/* both < 128 */
+	buf_add(out, name, nlen);
+	buf_add(out, value, vlen);
 }
 
 /* GET_VALUES: answer the variables we know, skip the others. */
@@ -192,7 +192,7 @@ answer_value(void *ctx, const char *name, size_t nlen, const char *value,
 		{ FCGI_MAX_REQS, "1024" },
 		{ FCGI_MPXS_CONNS, "0" },
 	};
-	struct jsonw *out = ctx;
+	struct buf *out = ctx;
 	size_t i;
 
 	(void)value;
@@ -211,9 +211,9 @@ request_reset(struct fcgi_stream *s)
 	s->params_done = false;
 	s->ready = false;
 	s->stdin_total = 0;
-	jsonw_reset(&s->params);
-	jsonw_reset(&s->stdin_data);
-	jsonw_reset(&s->values_buf);
+	buf_reset(&s->params);
+	buf_reset(&s->stdin_data);
+	buf_reset(&s->values_buf);
 	memset(s->values, 0, sizeof(s->values));
 	memset(s->value_at, 0, sizeof(s->value_at));
 }
@@ -231,7 +231,7 @@ record_start(struct fcgi_stream *s)
 	s->content_left = (size_t)h[4] << 8 | h[5];
 	s->padding_left = h[6];
 	s->begin_len = 0;
-	jsonw_reset(&s->mgmt);
+	buf_reset(&s->mgmt);
 	return FCGI_MORE;
 }
 
@@ -250,8 +250,8 @@ record_data(struct fcgi_stream *s, const char *data, size_t n)
 	case FCGI_PARAMS:
 		if (s->request_id != 0 && s->id == s->request_id &&
 		    !s->params_done) {
-			jsonw_raw(&s->params, data, n);
-			if (jsonw_failed(&s->params))
+			buf_add(&s->params, data, n);
+			if (buf_failed(&s->params))
 				return FCGI_BROKEN;
 		}
 		break;
@@ -259,13 +259,13 @@ record_data(struct fcgi_stream *s, const char *data, size_t n)
 		if (s->request_id != 0 && s->id == s->request_id &&
 		    s->params_done) {
 			/* Keep one byte past the cap, count the rest. */
-			room = s->body_max + 1 - s->stdin_data.len;
-			jsonw_raw(&s->stdin_data, data, n < room ? n : room);
+			room = s->body_max + 1 - buf_len(&s->stdin_data);
+			buf_add(&s->stdin_data, data, n < room ? n : room);
 			s->stdin_total += n;
 		}
 		break;
 	case FCGI_GET_VALUES:
-		jsonw_raw(&s->mgmt, data, n);
+		buf_add(&s->mgmt, data, n);
 		break;
 	default:
 		break;
@@ -277,7 +277,8 @@ record_data(struct fcgi_stream *s, const char *data, size_t n)
 static enum fcgi_status
 record_end(struct fcgi_stream *s)
 {
-	size_t mark;
+	unsigned char be16[2];
+	size_t mark, len;
 	int i;
 
 	switch (s->type) {
@@ -313,8 +314,9 @@ record_end(struct fcgi_stream *s)
 			break;
 		/* The empty PARAMS record ends them. */
 		s->params_done = true;
-		if (!parse_pairs(s->params.data, s->params.len, keep_wanted, s) ||
-		    jsonw_failed(&s->values_buf))
+		if (!parse_pairs(buf_data(&s->params),
+		    buf_len(&s->params), keep_wanted, s) ||
+		    buf_failed(&s->values_buf))
 			return FCGI_BROKEN;
 		for (i = 0; i < FCGI_P__COUNT; i++)
 			if (s->value_at[i] != 0)
@@ -330,29 +332,29 @@ record_end(struct fcgi_stream *s)
 	case FCGI_GET_VALUES:
 		if (s->id != 0)
 			break;
-		if (jsonw_failed(&s->mgmt))
+		if (buf_failed(&s->mgmt))
 			return FCGI_BROKEN;
-		mark = s->replies.len;
+		mark = buf_len(&s->replies);
 		put_record_head(&s->replies, FCGI_GET_VALUES_RESULT, 0, 0);
-		if (!parse_pairs(s->mgmt.data, s->mgmt.len, answer_value,
-		    &s->replies) || jsonw_failed(&s->replies))
+		if (!parse_pairs(buf_data(&s->mgmt), buf_len(&s->mgmt), answer_value,
+		    &s->replies) || buf_failed(&s->replies))
 			return FCGI_BROKEN;
 		/* Now the length is known. */
-		s->replies.data[mark + 4] = (char)((s->replies.len - mark -
-		    FCGI_HEADER_LEN) >> 8);
-		s->replies.data[mark + 5] = (char)(s->replies.len - mark -
-		    FCGI_HEADER_LEN);
+		len = buf_len(&s->replies) - mark - FCGI_HEADER_LEN;
+		be16[0] = (unsigned char)(len >> 8);
+		be16[1] = (unsigned char)len;
+		buf_patch(&s->replies, mark + 4, be16, sizeof(be16));
 		break;
 	default:
 		if (s->id == 0 && s->type > FCGI_MAXTYPE) {
 			unsigned char body[8] = { (unsigned char)s->type };
 
 			put_record_head(&s->replies, FCGI_UNKNOWN_TYPE, 0, 8);
-			jsonw_raw(&s->replies, (const char *)body, 8);
+			buf_add(&s->replies, (const char *)body, 8);
 		}
 		break;
 	}
-	return jsonw_failed(&s->replies) ? FCGI_BROKEN : FCGI_MORE;
+	return buf_failed(&s->replies) ? FCGI_BROKEN : FCGI_MORE;
 }
 
 enum fcgi_status
@@ -390,31 +392,40 @@ fcgi_feed(struct fcgi_stream *s, const char *data, size_t len, size_t *used)
 		if (st == FCGI_MORE && s->content_left == 0 &&
 		    s->padding_left == 0) {
 			s->head_len = 0;
-			mark = s->replies.len;
+			mark = buf_len(&s->replies);
 			st = record_end(s);
 			/* A record half written to replies is taken back:
 			 * server.c sends replies even when it closes. */
 			if (st == FCGI_BROKEN)
-				s->replies.len = mark;
+				buf_truncate(&s->replies, mark);
 		}
 	}
 	*used = off;
 	return st;
 }
 
-size_t
-fcgi_body(const struct fcgi_stream *s, size_t off, char *buf, size_t n)
+const char *
+fcgi_body(const struct fcgi_stream *s, size_t *len)
 {
-	if (off >= s->stdin_data.len)
-		return 0;
-	if (n > s->stdin_data.len - off)
-		n = s->stdin_data.len - off;
-	memcpy(buf, s->stdin_data.data + off, n);
-	return n;
+	*len = buf_len(&s->stdin_data);
+	return buf_data(&s->stdin_data);
+}
+
+void
+fcgi_take_replies(struct fcgi_stream *s, struct buf *out)
+{
+	buf_add(out, buf_data(&s->replies), buf_len(&s->replies));
+	buf_reset(&s->replies);
 }
 
 bool
-fcgi_respond(struct fcgi_stream *s, struct jsonw *out, const char *head,
+fcgi_idle(const struct fcgi_stream *s)
+{
+	return s->request_id == 0 && s->head_len == 0;
+}
+
+bool
+fcgi_respond(struct fcgi_stream *s, struct buf *out, const char *head,
     size_t head_len, const char *body, size_t body_len)
 {
 	size_t n;
@@ -425,20 +436,20 @@ fcgi_respond(struct fcgi_stream *s, struct jsonw *out, const char *head,
 	n = body_len < FCGI_MAX_LENGTH - head_len ? body_len :
 	    FCGI_MAX_LENGTH - head_len;
 	put_record_head(out, FCGI_STDOUT, s->request_id, head_len + n);
-	jsonw_raw(out, head, head_len);
-	jsonw_raw(out, body, n);
+	buf_add(out, head, head_len);
+	buf_add(out, body, n);
 	for (body += n, body_len -= n; body_len > 0; body += n, body_len -= n) {
 		n = body_len < FCGI_MAX_LENGTH ? body_len : FCGI_MAX_LENGTH;
 		put_record_head(out, FCGI_STDOUT, s->request_id, n);
-		jsonw_raw(out, body, n);
+		buf_add(out, body, n);
 	}
 	put_record_head(out, FCGI_STDOUT, s->request_id, 0);
 	put_end_request(out, s->request_id, FCGI_REQUEST_COMPLETE);
 	request_reset(s);
 	/* An idle kept-alive connection keeps little: what one large request
 	 * grew is given back. */
-	jsonw_reset_keep(&s->params, FCGI_KEEP);
-	jsonw_reset_keep(&s->stdin_data, FCGI_KEEP);
-	jsonw_reset_keep(&s->values_buf, FCGI_KEEP);
-	return !jsonw_failed(out);
+	buf_reset_keep(&s->params, FCGI_KEEP);
+	buf_reset_keep(&s->stdin_data, FCGI_KEEP);
+	buf_reset_keep(&s->values_buf, FCGI_KEEP);
+	return !buf_failed(out);
 }

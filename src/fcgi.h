@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "jsonw.h"
+#include "buf.h"
 
 /* All of a request's name-value pairs; nginx's own header limit (4 × 16k)
  * stays well below it. */
@@ -54,28 +54,28 @@ struct fcgi_stream {
 	size_t		 padding_left;
 	unsigned char	 begin[8];	/* a BEGIN_REQUEST body */
 	size_t		 begin_len;
-	struct jsonw	 mgmt;		/* a GET_VALUES body */
+	struct buf	 mgmt;		/* a GET_VALUES body */
 
 	/* The open request (id 0: none). */
 	unsigned	 request_id;
 	bool		 keep_conn;
 	bool		 params_done;
 	bool		 ready;
-	struct jsonw	 params;	/* raw name-value pairs */
-	struct jsonw	 stdin_data;	/* up to body_max + 1 bytes */
+	struct buf	 params;	/* raw name-value pairs */
+	struct buf	 stdin_data;	/* up to body_max + 1 bytes */
 	size_t		 body_max;
 	uint64_t	 stdin_total;
 	/* After READY: the wanted values, NUL-terminated, or NULL.  The
 	 * raw pairs and these are wiped once answered (they hold the
 	 * caller's Authorization): see fcgi_respond().  The raw pairs stay
 	 * until then for the fuzzer's oracle (fuzz/fuzz_fcgi.c). */
-	struct jsonw	 values_buf;
+	struct buf	 values_buf;
 	size_t		 value_at[FCGI_P__COUNT];	/* offset + 1, 0: none */
 	char		*values[FCGI_P__COUNT];
 
 	/* Records to send that no request asked for (GET_VALUES_RESULT,
 	 * UNKNOWN_TYPE, refusals); server.c writes them out. */
-	struct jsonw	 replies;
+	struct buf	 replies;
 };
 
 /* The FastCGI name of a wanted parameter ("REQUEST_METHOD", ...). */
@@ -91,16 +91,23 @@ void		fcgi_free(struct fcgi_stream *);
  */
 enum fcgi_status fcgi_feed(struct fcgi_stream *, const char *data,
 		    size_t len, size_t *used);
-/* Copies up to n bytes of the request body (STDIN) from offset *off. */
-size_t		fcgi_body(const struct fcgi_stream *, size_t off, char *buf,
-		    size_t n);
+/*
+ * The request body (STDIN) as kept: at most body_max + 1 bytes, so more
+ * than body_max means over the cap.  Valid until the answer; NULL when
+ * empty.
+ */
+const char	*fcgi_body(const struct fcgi_stream *, size_t *len);
+/* Moves the records no request asked for (replies) to out. */
+void		fcgi_take_replies(struct fcgi_stream *, struct buf *out);
+/* No request or record under way on the connection. */
+bool		fcgi_idle(const struct fcgi_stream *);
 /*
  * Appends the answer to the open request to out: head and body as STDOUT
  * records, the empty STDOUT record and END_REQUEST; then the stream is
  * ready for the connection's next request, and the request's values are
  * wiped (values[] is cleared).  False if out overflowed.
  */
-bool		fcgi_respond(struct fcgi_stream *, struct jsonw *out,
+bool		fcgi_respond(struct fcgi_stream *, struct buf *out,
 		    const char *head, size_t head_len, const char *body,
 		    size_t body_len);
 /* Whether the web server asked to keep the connection after this request

@@ -19,7 +19,7 @@ void
 log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX / 2], ts[32], storage[LOG_LINE_MAX];
-	struct jsonw w;
+	struct buf w;
 	struct timespec now;
 	struct tm tm;
 	va_list ap;
@@ -39,7 +39,7 @@ log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 	    (int)(now.tv_nsec / 1000000));
 
 	/* A fixed buffer: logging must not allocate or fail loudly. */
-	jsonw_init_fixed(&w, storage, sizeof(storage));
+	buf_init_fixed(&w, storage, sizeof(storage));
 	jsonw_lit(&w, "{");
 	jsonw_key(&w, "ts");
 	jsonw_cstr(&w, ts);
@@ -54,6 +54,6 @@ log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 	jsonw_key(&w, "msg");
 	jsonw_cstr(&w, msg);
 	jsonw_lit(&w, "}\n");
-	if (!jsonw_failed(&w))
-		(void)!write(STDERR_FILENO, w.data, w.len);
+	if (!buf_failed(&w))
+		(void)!write(STDERR_FILENO, buf_data(&w), buf_len(&w));
 }

@@ -1,6 +1,6 @@
 /*
  * main.c — options and environment, then wiring: the pool runs workers,
- * each worker serves requests with the handlers.  No request is seen here.
+ * each worker serves requests with the service.  No request is seen here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "handlers.h"
 #include "log.h"
 #include "master.h"
 #include "pool.h"
@@ -158,16 +157,12 @@ serve(void *arg, volatile sig_atomic_t *stop)
 	const struct worker_arg *w = arg;
 	struct service *svc;
 
-	if ((svc = malloc(sizeof(*svc))) == NULL) {
+	if ((svc = service_new(w->database)) == NULL) {
 		log_error("out of memory");
 		return;
 	}
-	handlers_init(svc, w->database);
-	/* If the database is down, requests answer 503 until it is back. */
-	(void)db_connect(&svc->db);
 	server_run(w->listen_fd, stop, svc, &w->limits);
-	handlers_cleanup(svc);
-	free(svc);
+	service_free(svc);
 	validate_cleanup();
 	token_cleanup();
 }
@@ -210,7 +205,7 @@ role_allowed(const char *conninfo)
 	struct db db;
 	bool refused;
 
-	db_init(&db, conninfo, DB_ROLE_SERVICE);
+	db_init(&db, conninfo, DB_ROLE_SERVICE, NULL, 0);
 	(void)db_connect(&db);
 	refused = db.role_refused;
 	db_close(&db);
@@ -301,14 +296,14 @@ main(int argc, char **argv)
 	}
 	if (o.listen == NULL || *o.listen == '\0')
 		o.listen = DEFAULT_LISTEN;
-	w.listen_fd = request_listen(o.listen, LISTEN_BACKLOG,
+	w.listen_fd = server_listen(o.listen, LISTEN_BACKLOG,
 	    (int)strtol(o.socket_mode, NULL, 8));
 	if (w.listen_fd < 0) {
 		log_error("cannot listen on %s: %s", o.listen, strerror(errno));
 		return 1;
 	}
 	log_info("listening on %s", o.listen);
-	/* libfcgi takes a spec without ':' as a path (see request_listen). */
+	/* libfcgi takes a spec without ':' as a path (see server_listen). */
 	if (strncmp(o.listen, "unix:", 5) == 0)
 		w.socket_path = o.listen + 5;
 	else if (strchr(o.listen, ':') == NULL)

@@ -56,7 +56,7 @@ master_init(const char *database, const char *token_file,
 	enum clp_err err;
 	int status = 1, out_fd = -1, n;
 
-	db_init(&db, database, DB_ROLE_ADMIN);
+	db_init(&db, database, DB_ROLE_ADMIN, NULL, 0);
 	memset(&given, 0, sizeof(given));
 	secret[0] = token[0] = '\0';
 	if (token_file != NULL) {

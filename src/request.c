@@ -6,45 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <fcgiapp.h>
 
 #include "log.h"
 #include "points.h"
 #include "request.h"
 
-/* Where request_take_body() is in the stream's STDIN. */
-struct body_cursor {
-	const struct fcgi_stream	*fcgi;
-	size_t				 off;
-};
-
 static void	request_new_id(char *, size_t);
 static bool	head_add(char *, size_t *, size_t, const char *, size_t);
-static int	request_read_stdin(void *, char *, int);
-
-int
-request_listen(const char *spec, int backlog, int mode)
-{
-	const char *path = spec;
-	int fd;
-
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	/* libfcgi: a spec with ':' is host:port, anything else a path. */
-	if ((fd = FCGX_OpenSocket(path, backlog)) < 0)
-		return -1;
-	if (path[0] == '/' || strncmp(spec, "unix:", 5) == 0) {
-		if (chmod(path, (mode_t)mode) != 0) {
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
 
 bool
 request_id_valid(const char *id)
@@ -78,7 +48,8 @@ void
 request_load(struct request *r)
 {
 	char **v = r->fcgi->values;
-	struct body_cursor cursor = { r->fcgi, 0 };
+	const char *body;
+	size_t body_len;
 	const char *id;
 	char *uri;
 
@@ -105,43 +76,20 @@ request_load(struct request *r)
 	else
 		request_new_id(r->request_id, sizeof(r->request_id));
 
-	request_take_body(r, v[FCGI_P_CONTENT_LENGTH], request_read_stdin,
-	    &cursor);
-}
-
-static int
-request_read_stdin(void *src, char *buf, int n)
-{
-	struct body_cursor *c = src;
-	size_t got = fcgi_body(c->fcgi, c->off, buf, (size_t)n);
-
-	c->off += got;
-	return (int)got;
+	body = fcgi_body(r->fcgi, &body_len);
+	request_set_body(r, v[FCGI_P_CONTENT_LENGTH], body, body_len);
 }
 
 void
-request_take_body(struct request *r, const char *content_length,
-    request_reader reader, void *src)
+request_set_body(struct request *r, const char *content_length,
+    const char *data, size_t len)
 {
-	long want;
-	int got;
-
-	/* The cap holds whatever CONTENT_LENGTH says: read one byte past
-	 * it to know whether the body is over. */
-	r->body_len = 0;
-	r->body_too_large = false;
-	r->body[0] = '\0';
-	want = content_length != NULL ? strtol(content_length, NULL, 10) : 0;
-	if (want > VALIDATE_BODY_MAX) {
-		r->body_too_large = true;
-		return;
-	}
-	got = reader(src, r->body, VALIDATE_BODY_MAX + 1);
-	if (got > VALIDATE_BODY_MAX)
-		r->body_too_large = true;
-	else if (got > 0)
-		r->body_len = (size_t)got;
-	r->body[r->body_len] = '\0';
+	/* The cap holds whatever CONTENT_LENGTH says, and whatever came. */
+	r->body_too_large = (content_length != NULL &&
+	    strtol(content_length, NULL, 10) > VALIDATE_BODY_MAX) ||
+	    len > VALIDATE_BODY_MAX;
+	r->body = r->body_too_large || len == 0 ? "" : data;
+	r->body_len = r->body_too_large ? 0 : len;
 }
 
 /* Appends n bytes to a bounded head; false once it would overflow. */
@@ -160,7 +108,7 @@ head_add(char *head, size_t *len, size_t size, const char *s, size_t n)
 
 void
 request_respond(struct request *r, int status, const char *reason,
-    const char *extra_headers, const struct jsonw *body)
+    const char *extra_headers, const struct buf *body)
 {
 	char head[512], num[CLP_INT_TEXT_MAX];
 	size_t len = 0;
@@ -173,17 +121,20 @@ request_respond(struct request *r, int status, const char *reason,
 	    HEAD_LIT("\r\nContent-Type: application/json\r\nX-Request-Id: ") &&
 	    HEAD_STR(r->request_id) && HEAD_LIT("\r\nContent-Length: ") &&
 	    head_add(head, &len, sizeof(head), num,
-	    (size_t)clp_int_format((int64_t)body->len, num, sizeof(num))) &&
+	    (size_t)clp_int_format((int64_t)buf_len(body), num,
+	    sizeof(num))) &&
 	    HEAD_LIT("\r\n") &&
 	    (extra_headers == NULL || HEAD_STR(extra_headers)) &&
 	    HEAD_LIT("\r\n"))) {
 		log_error("response head too long");
 		return;
 	}
-	if (!fcgi_respond(r->fcgi, r->out, head, len, body->data, body->len))
+	if (!fcgi_respond(r->fcgi, r->out, head, len, buf_data(body),
+	    buf_len(body)))
 		log_error("response too long for the connection's buffer");
 	/* The values were the stream's request, wiped with it: no pointer
 	 * to them (the Authorization above all) outlives the answer. */
 	r->method = r->path = r->query = r->content_type = NULL;
 	r->authorization = NULL;
+	r->body = NULL;
 }

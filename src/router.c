@@ -19,39 +19,37 @@ struct path_pattern {
 };
 
 static const struct route healthz_routes[] = {
-	{ "GET", OP_HEALTH, NULL, 0, 0, FIELD__COUNT },
+	{ "GET", OP_HEALTH, 0, 0, FIELD__COUNT },
 };
 static const struct route balance_routes[] = {
-	{ "GET", OP_BALANCE, LEVEL_READ, 0, B(USER_ID), FIELD__COUNT },
+	{ "GET", OP_BALANCE, 0, B(USER_ID), FIELD__COUNT },
 };
 static const struct route customer_balance_routes[] = {
-	{ "GET", OP_BALANCE, LEVEL_READ, 0, 0, FIELD_USER_ID },
+	{ "GET", OP_BALANCE, 0, 0, FIELD_USER_ID },
 };
 static const struct route orders_routes[] = {
-	{ "POST", OP_RECORD_ORDER, LEVEL_MODIFY,
+	{ "POST", OP_RECORD_ORDER,
 	    B(USER_ID) | B(ORDER_ID) | B(TOTAL_COST) | B(COMPLETED_AT), 0,
 	    FIELD__COUNT },
-	{ "DELETE", OP_RETURN_ORDER, LEVEL_MODIFY, B(ORDER_ID), 0,
-	    FIELD__COUNT },
+	{ "DELETE", OP_RETURN_ORDER, B(ORDER_ID), 0, FIELD__COUNT },
 };
 static const struct route order_routes[] = {
-	{ "DELETE", OP_RETURN_ORDER, LEVEL_MODIFY, 0, 0, FIELD_ORDER_ID },
+	{ "DELETE", OP_RETURN_ORDER, 0, 0, FIELD_ORDER_ID },
 };
 static const struct route apps_routes[] = {
-	{ "GET", OP_LIST_APPS, LEVEL_MASTER, 0, 0, FIELD__COUNT },
-	{ "POST", OP_CREATE_APP, LEVEL_MASTER,
-	    B(APPLICATION_NAME) | B(ACCESS_LEVEL), 0, FIELD__COUNT },
-	{ "PUT", OP_SET_LEVEL, LEVEL_MASTER, B(APP_ID) | B(NEW_ACCESS_LEVEL),
-	    0, FIELD__COUNT },
-	{ "DELETE", OP_DELETE_APP, LEVEL_MASTER, B(APP_ID), 0, FIELD__COUNT },
+	{ "GET", OP_LIST_APPS, 0, 0, FIELD__COUNT },
+	{ "POST", OP_CREATE_APP, B(APPLICATION_NAME) | B(ACCESS_LEVEL), 0,
+	    FIELD__COUNT },
+	{ "PUT", OP_SET_LEVEL, B(APP_ID) | B(NEW_ACCESS_LEVEL), 0,
+	    FIELD__COUNT },
+	{ "DELETE", OP_DELETE_APP, B(APP_ID), 0, FIELD__COUNT },
 };
 static const struct route app_routes[] = {
-	{ "PUT", OP_SET_LEVEL, LEVEL_MASTER, B(NEW_ACCESS_LEVEL), 0,
-	    FIELD_APP_ID },
-	{ "DELETE", OP_DELETE_APP, LEVEL_MASTER, 0, 0, FIELD_APP_ID },
+	{ "PUT", OP_SET_LEVEL, B(NEW_ACCESS_LEVEL), 0, FIELD_APP_ID },
+	{ "DELETE", OP_DELETE_APP, 0, 0, FIELD_APP_ID },
 };
 static const struct route app_token_routes[] = {
-	{ "POST", OP_ROTATE_TOKEN, LEVEL_MASTER, 0, 0, FIELD_APP_ID },
+	{ "POST", OP_ROTATE_TOKEN, 0, 0, FIELD_APP_ID },
 };
 
 #define ROUTES(r)	r, sizeof(r) / sizeof(r[0])

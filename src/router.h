@@ -1,6 +1,6 @@
 /*
- * router.h — the route table: method + path to an operation, with the
- * level it needs and the input it accepts.  Unknown path: not_found;
+ * router.h — the route table: method + path to an operation (ops.h: its
+ * level, statement and answer) and the input this route accepts.  Unknown path: not_found;
  * known path, other method: method_not_allowed and the Allow list.
  */
 #ifndef CLP_ROUTER_H
@@ -11,30 +11,12 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "ops.h"
 #include "validate.h"
-
-enum op {
-	OP_HEALTH,
-	OP_BALANCE,
-	OP_RECORD_ORDER,
-	OP_RETURN_ORDER,
-	OP_CREATE_APP,
-	OP_LIST_APPS,
-	OP_SET_LEVEL,
-	OP_DELETE_APP,
-	OP_ROTATE_TOKEN,
-	OP__COUNT
-};
-
-/* Access levels, as the SPEC and the database spell them. */
-#define LEVEL_MASTER	"MasterApp"
-#define LEVEL_READ	"Can_Read"
-#define LEVEL_MODIFY	"Can_Modify_Orders"
 
 struct route {
 	const char	*method;
-	enum op		 op;
-	const char	*level;		/* NULL: no authentication */
+	enum op		 op;		/* its level, statement and answer */
 	unsigned	 body_fields;	/* 0: the route takes no body */
 	unsigned	 query_fields;
 	enum field	 path_field;	/* the {id} in the path, if any */

@@ -8,7 +8,10 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fcgiapp.h>
 
 #include "log.h"
 #include "monotime.h"
@@ -16,6 +19,8 @@
 
 /* Events taken per pass: also the most requests in one batch. */
 #define SERVER_EVENTS		64
+_Static_assert(SERVER_EVENTS <= SERVICE_BATCH_MAX,
+    "a pass's requests fit one service batch");
 /* One read per ready connection per pass; a request is rarely > 1 KiB. */
 #define SERVER_READ_SIZE	(64u * 1024)
 /* Room for the largest answer (the apps list) with its framing. */
@@ -35,9 +40,9 @@ struct server_conn {
 	bool			 want_out;	/* EPOLLOUT is armed */
 	bool			 close_when_sent;
 	struct fcgi_stream	 fcgi;
-	struct jsonw		 out;
+	struct buf		 out;
 	size_t			 out_sent;
-	struct handlers_call	 call;
+	struct service_call	*call;
 	struct request		 req;
 	struct server_conn	*next;		/* on the pass's flush list */
 	bool			 listed;
@@ -60,7 +65,7 @@ struct server {
 	int			 nconns;
 	struct server_conn	*conns;		/* all of them */
 	struct server_conn	*flush;		/* touched in this pass */
-	struct handlers_call	*waiting[SERVER_EVENTS];
+	struct service_call	*waiting[SERVER_EVENTS];
 	size_t			 nwaiting;
 	char			 rbuf[SERVER_READ_SIZE];
 };
@@ -70,7 +75,6 @@ static void	server_accept(struct server *);
 static void	server_conn_close(struct server *, struct server_conn *);
 static void	server_touch(struct server *, struct server_conn *);
 static void	server_read(struct server *, struct server_conn *);
-static void	server_run_batch(struct server *);
 static void	server_send(struct server *, struct server_conn *);
 static bool	server_conn_idle(const struct server_conn *);
 static void	server_conn_mark(struct server *, struct server_conn *);
@@ -78,6 +82,26 @@ static bool	server_has_input(const struct server_conn *);
 static void	server_stopping(struct server *);
 static void	server_close_stale(struct server *, int64_t);
 static int	server_wait_ms(const struct server *);
+
+int
+server_listen(const char *spec, int backlog, int mode)
+{
+	const char *path = spec;
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	/* libfcgi: a spec with ':' is host:port, anything else a path. */
+	if ((fd = FCGX_OpenSocket(path, backlog)) < 0)
+		return -1;
+	if (path[0] == '/' || strncmp(spec, "unix:", 5) == 0) {
+		if (chmod(path, (mode_t)mode) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
 
 /* Adds or removes the listening socket; shared with the other workers,
  * so each wake-up goes to one of them (EPOLLEXCLUSIVE). */
@@ -121,15 +145,17 @@ server_accept(struct server *s)
 			}
 			return;
 		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->call = service_call_new()) == NULL) {
 			log_error("out of memory");
+			free(c);
 			close(fd);
 			return;
 		}
 		c->fd = fd;
 		fcgi_init(&c->fcgi, VALIDATE_BODY_MAX);
 		/* An answer may hold a new token (create-app, rotate). */
-		jsonw_init_sensitive(&c->out, SERVER_OUT_MAX);
+		buf_init_sensitive(&c->out, SERVER_OUT_MAX);
 		c->req.fcgi = &c->fcgi;
 		c->req.out = &c->out;
 		ev.events = EPOLLIN;
@@ -137,7 +163,8 @@ server_accept(struct server *s)
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			log_error("epoll_ctl: %s", strerror(errno));
 			fcgi_free(&c->fcgi);
-			jsonw_free(&c->out);
+			buf_free(&c->out);
+			service_call_free(c->call);
 			free(c);
 			close(fd);
 			return;
@@ -164,8 +191,9 @@ server_conn_close(struct server *s, struct server_conn *c)
 		c->all_next->all_prev = c->all_prev;
 	close(c->fd);		/* also leaves the epoll set */
 	fcgi_free(&c->fcgi);
-	jsonw_free(&c->out);
+	buf_free(&c->out);
 	explicit_bzero(&c->req, sizeof(c->req));
+	service_call_free(c->call);
 	free(c);
 	s->nconns--;
 	if (s->accept_paused && !*s->stop && server_listen_on(s, true))
@@ -198,7 +226,7 @@ server_read(struct server *s, struct server_conn *c)
 		/* The web server closed (or reset) the connection: what is
 		 * left to send goes nowhere. */
 		c->close_when_sent = true;
-		jsonw_reset(&c->out);
+		buf_reset(&c->out);
 		c->out_sent = 0;
 		return;
 	}
@@ -206,10 +234,7 @@ server_read(struct server *s, struct server_conn *c)
 	/* The bytes read may hold an Authorization header: fcgi.c keeps
 	 * what it needs (and wipes it once answered). */
 	explicit_bzero(s->rbuf, (size_t)got);
-	if (c->fcgi.replies.len > 0) {
-		jsonw_raw(&c->out, c->fcgi.replies.data, c->fcgi.replies.len);
-		jsonw_reset(&c->fcgi.replies);
-	}
+	fcgi_take_replies(&c->fcgi, &c->out);
 	if (st == FCGI_BROKEN) {
 		log_warn("FastCGI protocol error: connection closed");
 		c->close_when_sent = true;
@@ -222,26 +247,8 @@ server_read(struct server *s, struct server_conn *c)
 	if (used < (size_t)got || !fcgi_keep_conn(&c->fcgi))
 		c->close_when_sent = true;
 	request_load(&c->req);
-	if (handlers_begin(s->svc, &c->call, &c->req))
-		s->waiting[s->nwaiting++] = &c->call;
-}
-
-/* Every started request's database calls, together, until all answered. */
-static void
-server_run_batch(struct server *s)
-{
-	struct db_job *jobs[SERVER_EVENTS];
-	size_t i, n;
-
-	while (s->nwaiting > 0) {
-		for (i = 0; i < s->nwaiting; i++)
-			jobs[i] = &s->waiting[i]->job;
-		db_run(&s->svc->db, jobs, s->nwaiting);
-		for (i = 0, n = 0; i < s->nwaiting; i++)
-			if (handlers_resume(s->svc, s->waiting[i]))
-				s->waiting[n++] = s->waiting[i];
-		s->nwaiting = n;
-	}
+	if (service_begin(s->svc, c->call, &c->req))
+		s->waiting[s->nwaiting++] = c->call;
 }
 
 /* Bytes (or an EOF) wait on the connection: it is not for closing now. */
@@ -258,8 +265,7 @@ server_has_input(const struct server_conn *c)
 static bool
 server_conn_idle(const struct server_conn *c)
 {
-	return c->fcgi.request_id == 0 && c->fcgi.head_len == 0 &&
-	    c->out_sent == c->out.len;
+	return fcgi_idle(&c->fcgi) && c->out_sent == buf_len(&c->out);
 }
 
 /*
@@ -286,13 +292,13 @@ server_send(struct server *s, struct server_conn *c)
 	ssize_t n;
 	bool want_out;
 
-	if (jsonw_failed(&c->out)) {
+	if (buf_failed(&c->out)) {
 		server_conn_close(s, c);
 		return;
 	}
-	while (c->out_sent < c->out.len) {
-		n = write(c->fd, c->out.data + c->out_sent,
-		    c->out.len - c->out_sent);
+	while (c->out_sent < buf_len(&c->out)) {
+		n = write(c->fd, buf_data(&c->out) + c->out_sent,
+		    buf_len(&c->out) - c->out_sent);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -304,9 +310,9 @@ server_send(struct server *s, struct server_conn *c)
 		c->out_sent += (size_t)n;
 	}
 	server_conn_mark(s, c);
-	if (c->out_sent == c->out.len) {
+	if (c->out_sent == buf_len(&c->out)) {
 		c->out_sent = 0;
-		jsonw_reset_keep(&c->out, SERVER_OUT_KEEP);
+		buf_reset_keep(&c->out, SERVER_OUT_KEEP);
 		/* Stopping: each connection goes after its answer, unless
 		 * the next request is already there (the next pass takes
 		 * it). */
@@ -316,7 +322,7 @@ server_send(struct server *s, struct server_conn *c)
 			return;
 		}
 	}
-	want_out = c->out_sent < c->out.len;
+	want_out = c->out_sent < buf_len(&c->out);
 	if (want_out != c->want_out) {
 		ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0);
 		ev.data.ptr = c;
@@ -363,7 +369,7 @@ server_close_stale(struct server *s, int64_t idle_ms)
 		if (s->now_ms - c->since_ms < (c->busy ?
 		    s->limits.record_ms : idle_ms))
 			continue;
-		if (c->out_sent == c->out.len && server_has_input(c))
+		if (c->out_sent == buf_len(&c->out) && server_has_input(c))
 			continue;
 		stalled += c->busy;
 		server_conn_close(s, c);
@@ -472,7 +478,8 @@ server_run(int listen_fd, volatile sig_atomic_t *stop, struct service *svc,
 			else
 				server_touch(s, c);	/* EPOLLOUT */
 		}
-		server_run_batch(s);
+		service_run_batch(s->svc, s->waiting, s->nwaiting);
+		s->nwaiting = 0;
 		s->now_ms = monotime_ms();	/* the batch took a while */
 		for (c = s->flush, s->flush = NULL; c != NULL; c = next) {
 			next = c->next;

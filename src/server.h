@@ -2,8 +2,8 @@
  * server.h — one worker's event loop: the listening socket and every
  * FastCGI connection the web server keeps open to this worker, in one
  * epoll set.  Each pass reads what is ready, starts every complete
- * request, runs all their database calls together (db_run: one pipelined
- * round trip), and writes all the answers.  A worker thus crosses to
+ * request, has the service run all their database calls together (one
+ * pipelined round trip), and writes all the answers.  A worker thus crosses to
  * PostgreSQL and back once per batch of requests rather than once per
  * request, which is where the time went (docs/PERFORMANCE.md).
  *
@@ -19,7 +19,7 @@
 
 #include <signal.h>
 
-#include "handlers.h"
+#include "service.h"
 
 /*
  * What a FastCGI peer may hold of a worker.  A connection with nothing
@@ -42,6 +42,8 @@ struct server_limits {
 #define SERVER_RECORD_TIMEOUT_S	10
 #define SERVER_MAX_CONNS	1024
 
+/* Opens "unix:/path", "/path" or "host:port"; -1 on failure. */
+int	server_listen(const char *spec, int backlog, int mode);
 /* Serves listen_fd until *stop is set and every connection is done. */
 void	server_run(int listen_fd, volatile sig_atomic_t *stop,
 	    struct service *, const struct server_limits *);

@@ -1,5 +1,6 @@
 /*
- * test_db.c — db_run()'s pipeline against libpq wrapped at link time
+ * test_db.c — db_run()'s pipeline, with the operation table's statements
+ * (ops.c), against libpq wrapped at link time
  * (-Wl,--wrap, see the Makefile): each test scripts the results libpq
  * hands back, with libpq's own status codes, and checks what was sent
  * (statements and Syncs, in order) and what each job ends with.  The cases
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "ops.h"
 
 /* A scripted result: libpq's status and, for an error, its SQLSTATE. */
 struct fake_res {
@@ -183,9 +185,20 @@ __wrap_PQconnectdbParams(const char *const *keys, const char *const *values,
 static struct db	db;
 static struct db_job	jobs[4];
 static struct db_job	*ptrs[4];
-static struct db_caller	caller = { "app", "proof" };
 static struct input	order_in = { .user_id = 1, .order_id = 2,
 			    .total_cost = 3, .completed_at = 4 };
+static struct op_args	args = { .app_id = "app", .proof = "proof",
+			    .in = &order_in };
+
+/* A job for an operation's statement, bound as service.c binds it. */
+static void
+job_for(struct db_job *job, enum op op)
+{
+	const struct op_def *d = ops_get(op);
+
+	db_job_set(job, &d->stmt);
+	d->bind(job, &args);
+}
 
 static int
 setup(void **state)
@@ -193,7 +206,7 @@ setup(void **state)
 	size_t i;
 
 	(void)state;
-	db_init(&db, "", DB_ROLE_SERVICE);
+	db_init(&db, "", DB_ROLE_SERVICE, NULL, 0);
 	db.conn = (PGconn *)&fake_conn;
 	memset(jobs, 0, sizeof(jobs));
 	for (i = 0; i < 4; i++)
@@ -214,10 +227,10 @@ static void
 test_sync_placement(void **state)
 {
 	(void)state;
-	db_job_record_order(&jobs[0], &caller, &order_in);
-	db_job_balance(&jobs[1], &caller, 1);
-	db_job_balance(&jobs[2], &caller, 2);
-	db_job_return_order(&jobs[3], &caller, 2);
+	job_for(&jobs[0], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_BALANCE);
+	job_for(&jobs[2], OP_BALANCE);
+	job_for(&jobs[3], OP_RETURN_ORDER);
 	script_set(0,
 	    &rows_ok, END, &rows_ok, END, &sync_ok,
 	    &rows_ok, END, &sync_ok,
@@ -240,9 +253,9 @@ static void
 test_failed_read_in_group(void **state)
 {
 	(void)state;
-	db_job_balance(&jobs[0], &caller, 1);
-	db_job_balance(&jobs[1], &caller, 2);
-	db_job_balance(&jobs[2], &caller, 3);
+	job_for(&jobs[0], OP_BALANCE);
+	job_for(&jobs[1], OP_BALANCE);
+	job_for(&jobs[2], OP_BALANCE);
 	script_set(0,
 	    &rows_ok, END, &refused, END, &aborted, END, &sync_ok,
 	    &rows_ok, END, &sync_ok, END, END);
@@ -261,7 +274,7 @@ static void
 test_commit_fails(void **state)
 {
 	(void)state;
-	db_job_record_order(&jobs[0], &caller, &order_in);
+	job_for(&jobs[0], OP_RECORD_ORDER);
 	script_set(0, &rows_ok, END, &serialization, END, END);
 	db_run(&db, ptrs, 1);
 	assert_string_equal(script.sent, "record_order |");
@@ -280,8 +293,8 @@ static void
 test_connection_lost_mid_batch(void **state)
 {
 	(void)state;
-	db_job_balance(&jobs[0], &caller, 1);
-	db_job_record_order(&jobs[1], &caller, &order_in);
+	job_for(&jobs[0], OP_BALANCE);
+	job_for(&jobs[1], OP_RECORD_ORDER);
 	/* The connection is bad from the fourth result on. */
 	script_set(4, &rows_ok, END, &sync_ok, &rows_ok, END, &sync_ok,
 	    END, END);
@@ -296,7 +309,7 @@ static void
 test_extra_result_after_write(void **state)
 {
 	(void)state;
-	db_job_record_order(&jobs[0], &caller, &order_in);
+	job_for(&jobs[0], OP_RECORD_ORDER);
 	script_set(0, &rows_ok, &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 1);
 	assert_true(jobs[0].done);

@@ -16,7 +16,7 @@
 #include <fastcgi.h>
 
 #include "fcgi.h"
-#include "jsonw.h"
+#include "buf.h"
 #include "request.h"
 #include "fcgi_oracle.h"
 
@@ -29,9 +29,9 @@
 
 struct fixture {
 	struct fcgi_stream	s;
-	struct jsonw		in;	/* the bytes a test feeds */
-	struct jsonw		pairs;	/* name-value pairs being built */
-	struct jsonw		out;	/* fcgi_respond's output */
+	struct buf		in;	/* the bytes a test feeds */
+	struct buf		pairs;	/* name-value pairs being built */
+	struct buf		out;	/* fcgi_respond's output */
 };
 
 /* One record read back from bytes. */
@@ -47,9 +47,9 @@ setup_stream(void **state)
 	static struct fixture f;
 
 	fcgi_init(&f.s, BODY_MAX);
-	jsonw_init(&f.in, BIG);
-	jsonw_init(&f.pairs, BIG);
-	jsonw_init(&f.out, BIG);
+	buf_init(&f.in, BIG);
+	buf_init(&f.pairs, BIG);
+	buf_init(&f.out, BIG);
 	*state = &f;
 	return 0;
 }
@@ -60,16 +60,16 @@ teardown_stream(void **state)
 	struct fixture *f = *state;
 
 	fcgi_free(&f->s);
-	jsonw_free(&f->in);
-	jsonw_free(&f->pairs);
-	jsonw_free(&f->out);
+	buf_free(&f->in);
+	buf_free(&f->pairs);
+	buf_free(&f->out);
 	return 0;
 }
 
 /* ---- building FastCGI bytes ---- */
 
 static void
-put_head(struct jsonw *w, unsigned version, unsigned type, unsigned id,
+put_head(struct buf *w, unsigned version, unsigned type, unsigned id,
     size_t clen, size_t plen)
 {
 	unsigned char h[FCGI_HEADER_LEN] = { (unsigned char)version,
@@ -78,25 +78,25 @@ put_head(struct jsonw *w, unsigned version, unsigned type, unsigned id,
 	    (unsigned char)plen, 0 };
 
 	assert_true(clen <= FCGI_MAX_LENGTH && plen <= 255);
-	jsonw_raw(w, (const char *)h, sizeof(h));
+	buf_add(w, (const char *)h, sizeof(h));
 }
 
 /* A record with padding bytes that are not zero, so skipping them shows. */
 static void
-put_record(struct jsonw *w, unsigned type, unsigned id, const void *content,
+put_record(struct buf *w, unsigned type, unsigned id, const void *content,
     size_t clen, size_t plen)
 {
 	char junk[255];
 
 	memset(junk, 0xa5, sizeof(junk));
 	put_head(w, FCGI_VERSION_1, type, id, clen, plen);
-	jsonw_raw(w, content, clen);
-	jsonw_raw(w, junk, plen);
-	assert_false(jsonw_failed(w));
+	buf_add(w, content, clen);
+	buf_add(w, junk, plen);
+	assert_false(buf_failed(w));
 }
 
 static void
-put_begin(struct jsonw *w, unsigned id, unsigned role, unsigned flags)
+put_begin(struct buf *w, unsigned id, unsigned role, unsigned flags)
 {
 	unsigned char b[8] = { (unsigned char)(role >> 8), (unsigned char)role,
 	    (unsigned char)flags, 0, 0, 0, 0, 0 };
@@ -106,7 +106,7 @@ put_begin(struct jsonw *w, unsigned id, unsigned role, unsigned flags)
 
 /* A pair's length: one byte below 128, else four with the high bit set. */
 static void
-put_len(struct jsonw *w, size_t len, bool four)
+put_len(struct buf *w, size_t len, bool four)
 {
 	unsigned char l[4] = { (unsigned char)(len >> 24 | 0x80),
 	    (unsigned char)(len >> 16), (unsigned char)(len >> 8),
@@ -114,31 +114,31 @@ put_len(struct jsonw *w, size_t len, bool four)
 
 	if (len < 128 && !four) {
 		l[0] = (unsigned char)len;
-		jsonw_raw(w, (const char *)l, 1);
+		buf_add(w, (const char *)l, 1);
 	} else
-		jsonw_raw(w, (const char *)l, 4);
+		buf_add(w, (const char *)l, 4);
 }
 
 static void
-put_pair(struct jsonw *w, const char *name, size_t nlen, const char *value,
+put_pair(struct buf *w, const char *name, size_t nlen, const char *value,
     size_t vlen)
 {
 	put_len(w, nlen, false);
 	put_len(w, vlen, false);
-	jsonw_raw(w, name, nlen);
-	jsonw_raw(w, value, vlen);
-	assert_false(jsonw_failed(w));
+	buf_add(w, name, nlen);
+	buf_add(w, value, vlen);
+	assert_false(buf_failed(w));
 }
 
 static void
-put_cpair(struct jsonw *w, const char *name, const char *value)
+put_cpair(struct buf *w, const char *name, const char *value)
 {
 	put_pair(w, name, strlen(name), value, strlen(value));
 }
 
 /* data as records of at most chunk bytes, then the empty record. */
 static void
-put_stream(struct jsonw *w, unsigned type, unsigned id, const char *data,
+put_stream(struct buf *w, unsigned type, unsigned id, const char *data,
     size_t len, size_t chunk)
 {
 	size_t n;
@@ -152,7 +152,7 @@ put_stream(struct jsonw *w, unsigned type, unsigned id, const char *data,
 
 /* Every wanted parameter, some unwanted ones and near misses. */
 static void
-put_usual_pairs(struct jsonw *w)
+put_usual_pairs(struct buf *w)
 {
 	put_cpair(w, "SERVER_SOFTWARE", "nginx");
 	put_cpair(w, "REQUEST_METHOD", "POST");
@@ -203,10 +203,10 @@ expect_usual_values(const struct fcgi_stream *s)
 
 /* BEGIN_REQUEST, the usual PARAMS in two records, STDIN in two records. */
 static void
-put_request(struct jsonw *w, struct jsonw *pairs, unsigned id,
+put_request(struct buf *w, struct buf *pairs, unsigned id,
     unsigned flags, const char *body)
 {
-	jsonw_reset(pairs);
+	buf_reset(pairs);
 	put_usual_pairs(pairs);
 	put_begin(w, id, FCGI_RESPONDER, flags);
 	put_stream(w, FCGI_PARAMS, id, pairs->data, pairs->len,
@@ -247,16 +247,18 @@ expect_status(enum fcgi_status got, enum fcgi_status want)
 		    STATUS_NAME(want));
 }
 
-/* The whole body as fcgi_body gives it. */
+/* The whole body as fcgi_body gives it, copied out up to size bytes. */
 static size_t
 read_body(const struct fcgi_stream *s, char *buf, size_t size)
 {
-	size_t off = 0, n;
+	size_t len;
+	const char *body = fcgi_body(s, &len);
 
-	while ((n = fcgi_body(s, off, buf + off, size - off > 5 ? 5 :
-	    size - off)) > 0)
-		off += n;
-	return off;
+	if (len > size)
+		len = size;
+	if (len > 0)
+		memcpy(buf, body, len);
+	return len;
 }
 
 /* ---- reading records back ---- */
@@ -383,14 +385,14 @@ test_oracle_follows_spec(void **state)
  * for request id, the empty STDOUT record and END_REQUEST, nothing else.
  */
 static void
-expect_response(const struct jsonw *out, unsigned id, const char *head,
+expect_response(const struct buf *out, unsigned id, const char *head,
     size_t head_len, const char *body, size_t body_len)
 {
 	struct rec r;
 	size_t off = 0, got = 0, records = 0, i;
 	char want;
 
-	assert_false(jsonw_failed(out));
+	assert_false(buf_failed(out));
 	for (;;) {
 		if (!get_record(out->data, out->len, &off, &r))
 			fail_msg("no whole record at byte %zu", off);
@@ -495,14 +497,14 @@ test_keep_conn_follows_begin_request(void **state)
 	assert_false(fcgi_keep_conn(&f->s));
 	assert_true(fcgi_respond(&f->s, &f->out, "H", 1, "", 0));
 
-	jsonw_reset(&f->in);
+	buf_reset(&f->in);
 	put_request(&f->in, &f->pairs, ID, FCGI_KEEP_CONN, "");
 	expect_status(feed(f, &used), FCGI_READY);
 	assert_true(fcgi_keep_conn(&f->s));
 	assert_true(fcgi_respond(&f->s, &f->out, "H", 1, "", 0));
 
 	/* Other flag bits do not count. */
-	jsonw_reset(&f->in);
+	buf_reset(&f->in);
 	put_request(&f->in, &f->pairs, ID, 0xfe, "");
 	expect_status(feed(f, &used), FCGI_READY);
 	assert_false(fcgi_keep_conn(&f->s));
@@ -563,7 +565,7 @@ test_long_name_and_value(void **state)
 	/* A short name and value written with 4-byte lengths anyway. */
 	put_len(&f->pairs, 14, true);
 	put_len(&f->pairs, 3, true);
-	jsonw_raw(&f->pairs, "REQUEST_METHODGET", 17);
+	buf_add(&f->pairs, "REQUEST_METHODGET", 17);
 	put_begin(&f->in, ID, FCGI_RESPONDER, 0);
 	put_stream(&f->in, FCGI_PARAMS, ID, f->pairs.data, f->pairs.len,
 	    FCGI_MAX_LENGTH);
@@ -585,7 +587,7 @@ test_pair_split_across_records(void **state)
 	for (cut = 1; cut < f->pairs.len; cut++) {
 		fcgi_free(&f->s);
 		fcgi_init(&f->s, BODY_MAX);
-		jsonw_reset(&f->in);
+		buf_reset(&f->in);
 		put_begin(&f->in, ID, FCGI_RESPONDER, 0);
 		put_record(&f->in, FCGI_PARAMS, ID, f->pairs.data, cut, 0);
 		put_record(&f->in, FCGI_PARAMS, ID, f->pairs.data + cut,
@@ -694,7 +696,7 @@ test_pair_lengths_past_end_broken(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fcgi_free(&f->s);
 		fcgi_init(&f->s, BODY_MAX);
-		jsonw_reset(&f->in);
+		buf_reset(&f->in);
 		put_begin(&f->in, ID, FCGI_RESPONDER, 0);
 		put_stream(&f->in, FCGI_PARAMS, ID, bad[i], len[i], 100);
 		put_stream(&f->in, FCGI_STDIN, ID, NULL, 0, 1);
@@ -716,8 +718,8 @@ test_params_limit(void **state)
 	for (over = 0; over <= 1; over++) {
 		fcgi_free(&f->s);
 		fcgi_init(&f->s, BODY_MAX);
-		jsonw_reset(&f->in);
-		jsonw_reset(&f->pairs);
+		buf_reset(&f->in);
+		buf_reset(&f->pairs);
 		/* 1 + 4 length bytes, then "X". */
 		vlen = FCGI_PARAMS_MAX - 6 + (size_t)over;
 		put_pair(&f->pairs, "X", 1, value, vlen);
@@ -774,20 +776,18 @@ static void
 test_body_offsets(void **state)
 {
 	struct fixture *f = *state;
-	char got[8];
-	size_t used;
+	const char *got;
+	size_t used, len;
 
 	put_begin(&f->in, ID, FCGI_RESPONDER, 0);
 	put_record(&f->in, FCGI_PARAMS, ID, NULL, 0, 0);
 	put_stream(&f->in, FCGI_STDIN, ID, "0123456789", 10, 100);
 	expect_status(feed(f, &used), FCGI_READY);
-	assert_int_equal(fcgi_body(&f->s, 0, got, 4), 4);
-	assert_memory_equal(got, "0123", 4);
-	assert_int_equal(fcgi_body(&f->s, 7, got, sizeof(got)), 3);
-	assert_memory_equal(got, "789", 3);
-	assert_int_equal(fcgi_body(&f->s, 10, got, sizeof(got)), 0);
-	assert_int_equal(fcgi_body(&f->s, 1000, got, sizeof(got)), 0);
-	assert_int_equal(fcgi_body(&f->s, 3, got, 0), 0);
+	/* Split over STDIN records, the body comes back whole, in order,
+	 * and no byte past it. */
+	got = fcgi_body(&f->s, &len);
+	assert_int_equal(len, 10);
+	assert_memory_equal(got, "0123456789", 10);
 }
 
 /* STDIN before the params are done is not body. */
@@ -822,15 +822,15 @@ test_bad_version_broken(void **state)
 	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		fcgi_free(&f->s);
 		fcgi_init(&f->s, BODY_MAX);
-		jsonw_reset(&f->in);
+		buf_reset(&f->in);
 		put_head(&f->in, versions[i], FCGI_BEGIN_REQUEST, ID, 8, 0);
-		jsonw_raw(&f->in, "\0\1\0\0\0\0\0\0", 8);
+		buf_add(&f->in, "\0\1\0\0\0\0\0\0", 8);
 		expect_status(feed(f, &used), FCGI_BROKEN);
 	}
 	/* Also in the middle of a request. */
 	fcgi_free(&f->s);
 	fcgi_init(&f->s, BODY_MAX);
-	jsonw_reset(&f->in);
+	buf_reset(&f->in);
 	put_begin(&f->in, ID, FCGI_RESPONDER, 0);
 	put_head(&f->in, 0, FCGI_PARAMS, ID, 0, 0);
 	expect_status(feed(f, &used), FCGI_BROKEN);
@@ -847,7 +847,7 @@ test_begin_request_length_broken(void **state)
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		fcgi_free(&f->s);
 		fcgi_init(&f->s, BODY_MAX);
-		jsonw_reset(&f->in);
+		buf_reset(&f->in);
 		put_record(&f->in, FCGI_BEGIN_REQUEST, ID, nine, lens[i], 0);
 		put_record(&f->in, FCGI_PARAMS, ID, NULL, 0, 0);
 		put_record(&f->in, FCGI_STDIN, ID, NULL, 0, 0);
@@ -875,7 +875,7 @@ static void
 test_second_begin_request_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct jsonw *in = &f->in;
+	struct buf *in = &f->in;
 	char body[8];
 	size_t used;
 
@@ -911,8 +911,8 @@ test_unknown_role_refused(void **state)
 	size_t i, used;
 
 	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-		jsonw_reset(&f->in);
-		jsonw_reset(&f->s.replies);
+		buf_reset(&f->in);
+		buf_reset(&f->s.replies);
 		put_begin(&f->in, 3, roles[i], FCGI_KEEP_CONN);
 		put_record(&f->in, FCGI_PARAMS, 3, NULL, 0, 0);
 		put_record(&f->in, FCGI_STDIN, 3, NULL, 0, 0);
@@ -922,8 +922,8 @@ test_unknown_role_refused(void **state)
 		assert_int_equal(f->s.request_id, 0);
 	}
 	/* A responder request still works afterwards. */
-	jsonw_reset(&f->in);
-	jsonw_reset(&f->s.replies);
+	buf_reset(&f->in);
+	buf_reset(&f->s.replies);
 	put_request(&f->in, &f->pairs, 4, 0, "");
 	expect_status(feed(f, &used), FCGI_READY);
 	assert_int_equal(f->s.request_id, 4);
@@ -1000,7 +1000,7 @@ test_get_values_malformed_no_partial_reply(void **state)
 
 	put_begin(&f->in, 9, FCGI_AUTHORIZER, 0);	/* a whole reply */
 	put_cpair(&f->pairs, FCGI_MPXS_CONNS, "");
-	jsonw_raw(&f->pairs, "\x05\x09" "abc", 5);	/* past the end */
+	buf_add(&f->pairs, "\x05\x09" "abc", 5);	/* past the end */
 	put_record(&f->in, FCGI_GET_VALUES, 0, f->pairs.data, f->pairs.len, 0);
 	expect_status(feed(f, &used), FCGI_BROKEN);
 	expect_end_request(f->s.replies.data, f->s.replies.len, &off, 9,
@@ -1028,8 +1028,8 @@ test_replies_overflow_whole_records(void **state)
 	for (k = 0; k < 16; k++) {
 		fcgi_free(&f->s);
 		fcgi_init(&f->s, BODY_MAX);
-		jsonw_reset(&f->in);
-		jsonw_reset(&f->pairs);
+		buf_reset(&f->in);
+		buf_reset(&f->pairs);
 		for (j = 0; j < k / 2; j++)
 			put_cpair(&f->pairs, FCGI_MPXS_CONNS, "");
 		if (k % 2)
@@ -1081,7 +1081,7 @@ static void
 test_abort_request(void **state)
 {
 	struct fixture *f = *state;
-	struct jsonw *in = &f->in;
+	struct buf *in = &f->in;
 	size_t used;
 
 	put_usual_pairs(&f->pairs);
@@ -1098,9 +1098,9 @@ test_abort_request(void **state)
 	assert_int_equal(f->s.request_id, 0);
 
 	/* A new request (the same id again) starts from nothing. */
-	jsonw_reset(in);
-	jsonw_reset(&f->s.replies);
-	jsonw_reset(&f->pairs);
+	buf_reset(in);
+	buf_reset(&f->s.replies);
+	buf_reset(&f->pairs);
 	put_cpair(&f->pairs, "REQUEST_METHOD", "GET");
 	put_begin(in, ID, FCGI_RESPONDER, 0);
 	put_stream(in, FCGI_PARAMS, ID, f->pairs.data, f->pairs.len, 100);
@@ -1116,7 +1116,7 @@ static void
 test_records_for_other_ids_ignored(void **state)
 {
 	struct fixture *f = *state;
-	struct jsonw *in = &f->in;
+	struct buf *in = &f->in;
 	static const unsigned ids[] = { 0, 7, ID };
 	size_t i, used;
 
@@ -1137,7 +1137,7 @@ test_records_for_other_ids_ignored(void **state)
 	assert_int_equal(f->s.replies.len, 0);
 
 	/* With request 1 open, records for 0 and 7 are not its. */
-	jsonw_reset(in);
+	buf_reset(in);
 	put_begin(in, ID, FCGI_RESPONDER, 0);
 	for (i = 0; i < 2; i++) {
 		put_stream(in, FCGI_PARAMS, ids[i], f->pairs.data,
@@ -1146,7 +1146,7 @@ test_records_for_other_ids_ignored(void **state)
 	}
 	expect_status(feed(f, &used), FCGI_MORE);
 	assert_int_equal(used, in->len);
-	jsonw_reset(in);
+	buf_reset(in);
 	put_request(in, &f->pairs, ID, 0, "body");
 	/* Without its BEGIN_REQUEST, already sent. */
 	expect_status(fcgi_feed(&f->s, in->data + 16, in->len - 16, &used),
@@ -1167,7 +1167,7 @@ test_bytes_after_ready_broken(void **state)
 	put_request(&f->in, &f->pairs, ID, FCGI_KEEP_CONN, "x");
 	expect_status(feed(f, &used), FCGI_READY);
 	/* Before the answer nothing may come, not even a management record. */
-	jsonw_reset(&f->in);
+	buf_reset(&f->in);
 	put_record(&f->in, FCGI_GET_VALUES, 0, NULL, 0, 0);
 	expect_status(feed(f, &used), FCGI_BROKEN);
 	expect_status(fcgi_feed(&f->s, "\1", 1, &used), FCGI_BROKEN);
@@ -1247,8 +1247,8 @@ test_respond_record_boundary(void **state)
 
 	memset(body, 'b', sizeof(body));
 	for (extra = 0; extra <= 1; extra++) {
-		jsonw_reset(&f->in);
-		jsonw_reset(&f->out);
+		buf_reset(&f->in);
+		buf_reset(&f->out);
 		put_request(&f->in, &f->pairs, ID, FCGI_KEEP_CONN, "");
 		expect_status(feed(f, &used), FCGI_READY);
 		assert_true(fcgi_respond(&f->s, &f->out, "HEAD", 4, body,
@@ -1267,8 +1267,8 @@ test_respond_then_next_request(void **state)
 	int round;
 
 	for (round = 0; round < 3; round++) {
-		jsonw_reset(&f->in);
-		jsonw_reset(&f->out);
+		buf_reset(&f->in);
+		buf_reset(&f->out);
 		put_request(&f->in, &f->pairs, (unsigned)(ID + round),
 		    FCGI_KEEP_CONN, round % 2 ? "odd" : "even");
 		expect_status(feed(f, &used), FCGI_READY);
@@ -1289,15 +1289,15 @@ static void
 test_respond_overflow(void **state)
 {
 	struct fixture *f = *state;
-	struct jsonw small;
+	struct buf small;
 	static char body[200];
 	size_t used;
 
-	jsonw_init(&small, 100);
+	buf_init(&small, 100);
 	put_request(&f->in, &f->pairs, ID, FCGI_KEEP_CONN, "");
 	expect_status(feed(f, &used), FCGI_READY);
 	assert_false(fcgi_respond(&f->s, &small, "H", 1, body, sizeof(body)));
-	jsonw_free(&small);
+	buf_free(&small);
 	assert_int_equal(f->s.request_id, 0);
 	expect_status(feed(f, &used), FCGI_READY);
 }
@@ -1321,10 +1321,10 @@ test_secret_wiped_once_answered(void **state)
 	struct fixture *f = *state;
 	static const char secret[] = "s3cr3t-VALUE-never-kept-0123456789abcdef";
 	struct request r;
-	struct jsonw body;
+	struct buf body;
 	size_t used, pairs_len, values_len;
 
-	jsonw_reset(&f->pairs);
+	buf_reset(&f->pairs);
 	put_cpair(&f->pairs, "REQUEST_METHOD", "GET");
 	put_cpair(&f->pairs, "DOCUMENT_URI", "/v1/balance");
 	put_cpair(&f->pairs, "HTTP_AUTHORIZATION", "Bearer app.s3cr3t-VALUE-"
@@ -1344,10 +1344,10 @@ test_secret_wiped_once_answered(void **state)
 	r.out = &f->out;
 	request_load(&r);
 	assert_non_null(strstr(r.authorization, secret));
-	jsonw_init(&body, 16);
-	jsonw_lit(&body, "{}");
+	buf_init(&body, 16);
+	buf_add(&body, "{}", 2);
 	request_respond(&r, 200, "OK", NULL, &body);
-	jsonw_free(&body);
+	buf_free(&body);
 
 	assert_null(r.authorization);
 	/* Kept, not freed: what they held is there to be read. */

@@ -16,9 +16,9 @@
 
 /* The buffer's bytes as a string (it is not NUL-terminated). */
 static void
-assert_buf(const struct jsonw *w, const char *want, size_t wantlen)
+assert_buf(const struct buf *w, const char *want, size_t wantlen)
 {
-	assert_false(jsonw_failed(w));
+	assert_false(buf_failed(w));
 	assert_int_equal(w->len, wantlen);
 	if (wantlen > 0)
 		assert_memory_equal(w->data, want, wantlen);
@@ -28,9 +28,9 @@ assert_buf(const struct jsonw *w, const char *want, size_t wantlen)
 static int
 setup_writer(void **state)
 {
-	static struct jsonw w;
+	static struct buf w;
 
-	jsonw_init(&w, 65536);
+	buf_init(&w, 65536);
 	*state = &w;
 	return 0;
 }
@@ -38,14 +38,14 @@ setup_writer(void **state)
 static int
 teardown_writer(void **state)
 {
-	jsonw_free(*state);
+	buf_free(*state);
 	return 0;
 }
 
 static void
 test_escape_specials(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_cstr(w, "a\"b\\c\nd\re\tf/");
 	ASSERT_BUF(w, "\"a\\\"b\\\\c\\nd\\re\\tf/\"");
@@ -54,11 +54,11 @@ test_escape_specials(void **state)
 static void
 test_escape_empty(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_cstr(w, "");
 	ASSERT_BUF(w, "\"\"");
-	jsonw_reset(w);
+	buf_reset(w);
 	jsonw_str(w, "ignored", 0);
 	ASSERT_BUF(w, "\"\"");
 }
@@ -66,13 +66,13 @@ test_escape_empty(void **state)
 static void
 test_escape_c0_and_del(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 	char in[2];
 	char want[16];
 	int c;
 
 	for (c = 0; c < 0x20; c++) {
-		jsonw_reset(w);
+		buf_reset(w);
 		in[0] = (char)c;
 		jsonw_str(w, in, 1);
 		switch (c) {
@@ -85,10 +85,10 @@ test_escape_c0_and_del(void **state)
 		}
 		assert_buf(w, want, strlen(want));
 	}
-	jsonw_reset(w);
+	buf_reset(w);
 	jsonw_cstr(w, "\x7f");
 	ASSERT_BUF(w, "\"\\u007f\"");
-	jsonw_reset(w);
+	buf_reset(w);
 	jsonw_cstr(w, "a\x01\x1f" "b");
 	ASSERT_BUF(w, "\"a\\u0001\\u001fb\"");
 }
@@ -96,11 +96,11 @@ test_escape_c0_and_del(void **state)
 static void
 test_escape_embedded_nul(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_str(w, "a\0b", 3);
 	ASSERT_BUF(w, "\"a\\u0000b\"");
-	jsonw_reset(w);
+	buf_reset(w);
 	jsonw_str(w, "\0", 1);
 	ASSERT_BUF(w, "\"\\u0000\"");
 }
@@ -108,7 +108,7 @@ test_escape_embedded_nul(void **state)
 static void
 test_utf8_passes_through(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	/* é, 日, U+1F600 and a C1 control (U+0085) are copied as bytes. */
 	jsonw_cstr(w, "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xc2\x85");
@@ -118,17 +118,17 @@ test_utf8_passes_through(void **state)
 static void
 test_raw_and_lit(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_lit(w, "{");
-	jsonw_raw(w, "true}xyz", 5);
+	buf_add(w, "true}xyz", 5);
 	ASSERT_BUF(w, "{true}");
 }
 
 static void
 test_i64(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_i64(w, 0);
 	jsonw_lit(w, ",");
@@ -143,7 +143,7 @@ test_i64(void **state)
 static void
 test_points(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_points(w, 0);
 	jsonw_lit(w, " ");
@@ -165,7 +165,7 @@ test_points(void **state)
 static void
 test_key_commas(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	jsonw_lit(w, "{");
 	jsonw_key(w, "a");
@@ -184,10 +184,50 @@ test_key_commas(void **state)
 	    "\"e\\\"q\":4.75}");
 }
 
+/* Array elements: a comma before each but the first, at any depth. */
+static void
+test_elem_commas(void **state)
+{
+	struct buf *w = *state;
+
+	jsonw_lit(w, "{\"a\":[");
+	jsonw_elem(w);
+	jsonw_i64(w, 1);
+	jsonw_elem(w);
+	jsonw_lit(w, "[");
+	jsonw_elem(w);
+	jsonw_lit(w, "{}");
+	jsonw_elem(w);
+	jsonw_cstr(w, "x");
+	jsonw_lit(w, "]]}");
+	ASSERT_BUF(w, "{\"a\":[1,[{},\"x\"]]}");
+}
+
+/* A length known late is patched in; a cut of a sensitive buffer wipes
+ * what it takes back. */
+static void
+test_patch_and_truncate(void **state)
+{
+	struct buf w;
+
+	(void)state;
+	buf_init_sensitive(&w, 64);
+	buf_add(&w, "len=??;secret", 13);
+	buf_patch(&w, 4, "42", 2);
+	assert_memory_equal(buf_data(&w), "len=42;secret", 13);
+	buf_truncate(&w, 7);
+	assert_int_equal(buf_len(&w), 7);
+	assert_memory_equal(buf_data(&w) + 7, "\0\0\0\0\0\0", 6);
+	assert_int_equal(buf_last(&w), ';');
+	buf_truncate(&w, 20);		/* never longer */
+	assert_int_equal(buf_len(&w), 7);
+	buf_free(&w);
+}
+
 static void
 test_key_on_empty_buffer(void **state)
 {
-	struct jsonw *w = *state;
+	struct buf *w = *state;
 
 	/* No previous byte: no comma (and no read before the data). */
 	jsonw_key(w, "k");
@@ -197,97 +237,97 @@ test_key_on_empty_buffer(void **state)
 static void
 test_ceiling(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 
 	(void)state;
-	jsonw_init(&w, 8);
+	buf_init(&w, 8);
 	jsonw_lit(&w, "12345678");		/* exactly max: fine */
-	assert_false(jsonw_failed(&w));
+	assert_false(buf_failed(&w));
 	assert_int_equal(w.len, 8);
 	assert_memory_equal(w.data, "12345678", 8);
 	jsonw_lit(&w, "9");			/* one past: failed */
-	assert_true(jsonw_failed(&w));
+	assert_true(buf_failed(&w));
 	assert_int_equal(w.len, 8);
 	/* Every later append is a no-op, even one that would fit. */
-	jsonw_reset(&w);
-	assert_false(jsonw_failed(&w));
+	buf_reset(&w);
+	assert_false(buf_failed(&w));
 	assert_int_equal(w.len, 0);
 	jsonw_lit(&w, "abc");
 	jsonw_lit(&w, "defghij");		/* 10 > 8 */
-	assert_true(jsonw_failed(&w));
+	assert_true(buf_failed(&w));
 	assert_int_equal(w.len, 3);
 	jsonw_lit(&w, "d");
 	jsonw_cstr(&w, "");
 	jsonw_i64(&w, 1);
 	jsonw_points(&w, 1);
 	jsonw_key(&w, "k");
-	jsonw_raw(&w, "", 0);
-	assert_true(jsonw_failed(&w));
+	buf_add(&w, "", 0);
+	assert_true(buf_failed(&w));
 	assert_int_equal(w.len, 3);
 	assert_memory_equal(w.data, "abc", 3);
 	/* Reset clears the failure and keeps working. */
-	jsonw_reset(&w);
-	assert_false(jsonw_failed(&w));
+	buf_reset(&w);
+	assert_false(buf_failed(&w));
 	jsonw_cstr(&w, "ok");
 	assert_buf(&w, "\"ok\"", 4);
 	assert_true(w.cap <= 8);
-	jsonw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_ceiling_escape_growth(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 
 	(void)state;
 	/* 3 input bytes, but escaped they need 2 + 3*6 = 20 bytes. */
-	jsonw_init(&w, 19);
+	buf_init(&w, 19);
 	jsonw_str(&w, "\x01\x02\x03", 3);
-	assert_true(jsonw_failed(&w));
+	assert_true(buf_failed(&w));
 	assert_true(w.len <= 19);
-	jsonw_free(&w);
+	buf_free(&w);
 
-	jsonw_init(&w, 20);
+	buf_init(&w, 20);
 	jsonw_str(&w, "\x01\x02\x03", 3);
 	assert_buf(&w, "\"\\u0001\\u0002\\u0003\"", 20);
-	jsonw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_ceiling_zero(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 
 	(void)state;
-	jsonw_init(&w, 0);
+	buf_init(&w, 0);
 	jsonw_lit(&w, "x");
-	assert_true(jsonw_failed(&w));
+	assert_true(buf_failed(&w));
 	assert_int_equal(w.len, 0);
-	jsonw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_grows_to_max(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 	char chunk[1000];
 	size_t i;
 
 	(void)state;
 	memset(chunk, 'a', sizeof(chunk));
-	jsonw_init(&w, 100000);
+	buf_init(&w, 100000);
 	for (i = 0; i < 100; i++)
-		jsonw_raw(&w, chunk, sizeof(chunk));
-	assert_false(jsonw_failed(&w));
+		buf_add(&w, chunk, sizeof(chunk));
+	assert_false(buf_failed(&w));
 	assert_int_equal(w.len, 100000);
 	assert_true(w.cap >= w.len && w.cap <= w.max);
 	for (i = 0; i < w.len; i++)
 		if (w.data[i] != 'a')
 			fail_msg("byte %zu is %d", i, w.data[i]);
-	jsonw_raw(&w, "b", 1);
-	assert_true(jsonw_failed(&w));
+	buf_add(&w, "b", 1);
+	assert_true(buf_failed(&w));
 	assert_int_equal(w.len, 100000);
-	jsonw_free(&w);
+	buf_free(&w);
 	assert_null(w.data);
 	assert_int_equal(w.len, 0);
 }
@@ -295,7 +335,7 @@ test_grows_to_max(void **state)
 static void
 test_empty_append_fresh(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 
 	(void)state;
 	/*
@@ -304,62 +344,62 @@ test_empty_append_fresh(void **state)
 	 * (undefined behaviour: UBSan stops here in the sanitize build).
 	 * Kept last in the list, since UBSan ends the process.
 	 */
-	jsonw_init(&w, 64);
-	jsonw_raw(&w, "", 0);
+	buf_init(&w, 64);
+	buf_add(&w, "", 0);
 	jsonw_lit(&w, "");
-	assert_false(jsonw_failed(&w));
+	assert_false(buf_failed(&w));
 	assert_int_equal(w.len, 0);
 	jsonw_lit(&w, "x");
 	assert_buf(&w, "x", 1);
-	jsonw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_fixed_never_grows(void **state)
 {
 	char storage[16 + 4];
-	struct jsonw w;
+	struct buf w;
 
 	(void)state;
 	memset(storage, '#', sizeof(storage));
-	jsonw_init_fixed(&w, storage, 16);
+	buf_init_fixed(&w, storage, 16);
 	assert_ptr_equal(w.data, storage);
 	jsonw_lit(&w, "0123456789");
 	jsonw_cstr(&w, "abc");			/* 10 + 5 = 15 */
-	assert_false(jsonw_failed(&w));
+	assert_false(buf_failed(&w));
 	assert_ptr_equal(w.data, storage);
 	jsonw_lit(&w, "XY");			/* 17 > 16 */
-	assert_true(jsonw_failed(&w));
+	assert_true(buf_failed(&w));
 	assert_ptr_equal(w.data, storage);
 	assert_int_equal(w.cap, 16);
 	assert_int_equal(w.len, 15);
 	assert_memory_equal(storage, "0123456789\"abc\"", 15);
 	/* Nothing past the caller's storage was touched. */
 	assert_memory_equal(storage + 16, "####", 4);
-	jsonw_reset(&w);
-	assert_false(jsonw_failed(&w));
+	buf_reset(&w);
+	assert_false(buf_failed(&w));
 	assert_ptr_equal(w.data, storage);
 	jsonw_lit(&w, "0123456789abcdef");	/* exactly 16 */
-	assert_false(jsonw_failed(&w));
+	assert_false(buf_failed(&w));
 	assert_ptr_equal(w.data, storage);
 	assert_memory_equal(storage + 16, "####", 4);
-	/* No jsonw_free(): the storage is the caller's. */
+	/* No buf_free(): the storage is the caller's. */
 }
 
 static void
 test_invalid_utf8_replaced(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 
 	(void)state;
-	jsonw_init(&w, 256);
+	buf_init(&w, 256);
 	/* A lone high byte, an overlong, a surrogate, then valid text. */
 	jsonw_str(&w, "a\xff" "b\xc0\x80" "c\xed\xa0\x80" "\xc3\xa9", 11);
-	assert_false(jsonw_failed(&w));
+	assert_false(buf_failed(&w));
 	assert_int_equal(w.len, strlen("\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffd\\ufffd\xc3\xa9\""));
 	assert_memory_equal(w.data,
 	    "\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffd\\ufffd\xc3\xa9\"", w.len);
-	jsonw_free(&w);
+	buf_free(&w);
 }
 
 /*
@@ -369,31 +409,31 @@ test_invalid_utf8_replaced(void **state)
 static void
 test_sensitive(void **state)
 {
-	struct jsonw w;
+	struct buf w;
 	char chunk[700], *data;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(chunk); i++)
 		chunk[i] = (char)('a' + i % 26);
-	jsonw_init_sensitive(&w, 8192);
+	buf_init_sensitive(&w, 8192);
 	for (i = 0; i < 5; i++)			/* 1024 -> 2048 -> 4096 */
-		jsonw_raw(&w, chunk, sizeof(chunk));
-	assert_false(jsonw_failed(&w));
+		buf_add(&w, chunk, sizeof(chunk));
+	assert_false(buf_failed(&w));
 	assert_int_equal(w.cap, 4096);
 	for (i = 0; i < 5; i++)
 		assert_memory_equal(w.data + i * sizeof(chunk), chunk,
 		    sizeof(chunk));
 	data = w.data;
-	jsonw_reset(&w);
+	buf_reset(&w);
 	assert_ptr_equal(w.data, data);
 	for (i = 0; i < 5 * sizeof(chunk); i++)
 		assert_int_equal(data[i], 0);
 	jsonw_lit(&w, "again");
-	jsonw_free(&w);
+	buf_free(&w);
 	assert_null(w.data);
 	assert_true(w.sensitive);
-	jsonw_free(&w);
+	buf_free(&w);
 }
 
 int
@@ -413,6 +453,8 @@ main(void)
 		T(test_points),
 		T(test_key_commas),
 		T(test_key_on_empty_buffer),
+		T(test_elem_commas),
+		cmocka_unit_test(test_patch_and_truncate),
 		cmocka_unit_test(test_ceiling),
 		cmocka_unit_test(test_ceiling_escape_growth),
 		cmocka_unit_test(test_ceiling_zero),

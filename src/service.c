@@ -1,0 +1,406 @@
+/*
+ * service.c — a request end to end (see service.h): the SPEC's order of
+ * errors, then the operation's row (ops.c) bound, run and answered.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "jsonw.h"
+#include "log.h"
+#include "ops.h"
+#include "router.h"
+#include "service.h"
+
+/* The apps list is the largest body; this bounds it (about 20,000 apps). */
+#define SERVICE_BODY_MAX	(4u * 1024 * 1024)
+
+struct service {
+	struct db		 db;
+	struct auth		 auth;
+	struct buf		 out;	/* one response body at a time */
+	const struct db_stmt	*stmts[OP__COUNT];
+};
+
+struct service_call {
+	struct request		*req;
+	const struct route	*route;
+	const struct op_def	*op;
+	enum service_next	 next;
+	struct input		 in;
+	struct token		 token;
+	char			 proof[TOKEN_HASH_MAX];	/* crypt(secret, setting) */
+	bool			 proof_cached;	/* from the cache, not computed */
+	/* A new token's secret and hash (create_app, rotate_token). */
+	char			 secret[TOKEN_SECRET_LEN + 1];
+	char			 new_hash[TOKEN_HASH_MAX];
+	/* A malformed path id's 404, answered after 401, 403 and 422. */
+	enum clp_err		 bad_id;
+	/* The error waiting for the caller's level (validation, bad_id). */
+	enum clp_err		 invalid;
+	struct db_job		 job;
+};
+
+static void		respond(struct service *, struct service_call *, int,
+			    const char *);
+static void		finish(struct service *, struct service_call *,
+			    enum clp_err, const char *, const char *);
+static void		validated(struct service_call *);
+static void		call_args(const struct service_call *,
+			    struct op_args *);
+static bool		submit(struct service *, struct service_call *);
+static bool		resume(struct service *, struct service_call *);
+static void		note_proof(struct service *,
+			    const struct service_call *);
+static enum clp_err	make_token(struct service_call *);
+
+struct service *
+service_new(const char *conninfo)
+{
+	struct service *svc = calloc(1, sizeof(*svc));
+	size_t i;
+
+	if (svc == NULL)
+		return NULL;
+	buf_init(&svc->out, SERVICE_BODY_MAX);
+	for (i = 0; i < OP__COUNT; i++)
+		svc->stmts[i] = &ops_get((enum op)i)->stmt;
+	db_init(&svc->db, conninfo, DB_ROLE_SERVICE, svc->stmts, OP__COUNT);
+	auth_init(&svc->auth);
+	/* If the database is down, requests answer 503 until it is back. */
+	(void)db_connect(&svc->db);
+	return svc;
+}
+
+void
+service_free(struct service *svc)
+{
+	if (svc == NULL)
+		return;
+	db_close(&svc->db);
+	auth_cleanup(&svc->auth);
+	buf_free(&svc->out);
+	free(svc);
+}
+
+struct service_call *
+service_call_new(void)
+{
+	return calloc(1, sizeof(struct service_call));
+}
+
+void
+service_call_free(struct service_call *c)
+{
+	if (c == NULL)
+		return;
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+void
+service_error_body(struct buf *w, enum clp_err err, const char *field)
+{
+	const struct error_info *e = error_info(err);
+
+	buf_reset(w);
+	jsonw_lit(w, "{\"error\":{");
+	jsonw_key(w, "code");
+	jsonw_cstr(w, e->code);
+	jsonw_key(w, "message");
+	jsonw_cstr(w, e->message);
+	if (field != NULL) {
+		jsonw_key(w, "field");
+		jsonw_cstr(w, field);
+	}
+	jsonw_lit(w, "}}");
+}
+
+/* svc->out as the answer, with the status's reason and headers. */
+static void
+respond(struct service *svc, struct service_call *c, int status,
+    const char *headers)
+{
+	const char *reason = status == 201 ? "Created" :
+	    status == 503 ? "Service Unavailable" : "OK";
+
+	if (status == 503 && headers == NULL)
+		headers = "Retry-After: 1\r\n";
+	request_respond(c->req, status, reason, headers, &svc->out);
+}
+
+/* An error's answer, and the end of the call: its secrets are wiped. */
+static void
+finish(struct service *svc, struct service_call *c, enum clp_err err,
+    const char *field, const char *allow)
+{
+	const struct error_info *e = error_info(err);
+	const char *headers = NULL;
+	char allow_header[96];
+
+	if (err == CLP_ERR_UNAUTHORIZED)
+		headers = "WWW-Authenticate: Bearer\r\n";
+	else if (err == CLP_ERR_UNAVAILABLE)
+		headers = "Retry-After: 1\r\n";
+	else if (err == CLP_ERR_METHOD_NOT_ALLOWED && allow != NULL &&
+	    (size_t)snprintf(allow_header, sizeof(allow_header),
+	    "Allow: %s\r\n", allow) < sizeof(allow_header))
+		headers = allow_header;
+	if (err == CLP_ERR_INTERNAL)
+		log_msg(LOG_LEVEL_ERROR, c->req->request_id,
+		    "internal error answered");
+	if (err != CLP_OK) {
+		service_error_body(&svc->out, err, field);
+		request_respond(c->req, e->status, e->reason, headers,
+		    &svc->out);
+	}
+	db_job_clear(&c->job);
+	explicit_bzero(&c->token, sizeof(c->token));
+	explicit_bzero(c->proof, sizeof(c->proof));
+	explicit_bzero(c->secret, sizeof(c->secret));
+}
+
+enum clp_err
+service_validate(const struct request *r, unsigned body_fields,
+    unsigned query_fields, struct input *in)
+{
+	enum clp_err err;
+
+	if (body_fields != 0) {
+		if (r->body_too_large)
+			return CLP_ERR_PAYLOAD_TOO_LARGE;
+		if ((r->body_len > 0 || r->content_type != NULL) &&
+		    !validate_content_type(r->content_type))
+			return CLP_ERR_UNSUPPORTED_MEDIA_TYPE;
+		err = validate_body(r->body, r->body_len, body_fields, in);
+		if (err != CLP_OK)
+			return err;
+	}
+	return validate_query(r->query, query_fields, in);
+}
+
+/* The caller's proof is known: validation decides the next call. */
+static void
+validated(struct service_call *c)
+{
+	c->invalid = service_validate(c->req, c->route->body_fields,
+	    c->route->query_fields, &c->in);
+	if (c->invalid == CLP_OK)
+		c->invalid = c->bad_id;
+	/* 401 and 403 outrank every validation error and a malformed path
+	 * id, and only the database knows the caller's level right now. */
+	c->next = c->invalid != CLP_OK ? SERVICE_NEXT_AUTHORIZE :
+	    SERVICE_NEXT_OP;
+}
+
+enum clp_err
+service_prepare(struct auth *auth, struct service_call *c,
+    struct request *req, const char **allow)
+{
+	struct route_match m;
+
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	*allow = NULL;
+	router_match(req->method, req->path, &m, &c->in);
+	if (m.err != CLP_OK) {
+		*allow = m.allow;
+		return m.err;
+	}
+	c->route = m.route;
+	c->op = ops_get(m.route->op);
+	c->bad_id = m.bad_id;
+	c->next = SERVICE_NEXT_OP;
+	if (c->op->level == NULL)
+		return CLP_OK;		/* no caller: the health check */
+	if (!token_parse_bearer(req->authorization, &c->token))
+		return CLP_ERR_UNAUTHORIZED;
+	if (!auth_cached(auth, &c->token, c->proof, sizeof(c->proof))) {
+		c->next = SERVICE_NEXT_AUTH_LOOKUP;
+		return CLP_OK;
+	}
+	c->proof_cached = true;
+	validated(c);
+	return CLP_OK;
+}
+
+enum service_next
+service_next(const struct service_call *c)
+{
+	return c->next;
+}
+
+const struct input *
+service_input(const struct service_call *c)
+{
+	return &c->in;
+}
+
+enum clp_err
+service_invalid(const struct service_call *c)
+{
+	return c->invalid;
+}
+
+static void
+call_args(const struct service_call *c, struct op_args *a)
+{
+	a->app_id = c->token.app_id;
+	a->proof = c->proof;
+	a->level = c->op->level;
+	a->in = &c->in;
+	a->secret = c->secret;
+	a->new_hash = c->new_hash;
+}
+
+/* A new secret and its hash, for create_app and rotate_token. */
+static enum clp_err
+make_token(struct service_call *c)
+{
+	if (!token_new_secret(c->secret) ||
+	    !token_hash(c->secret, c->new_hash, sizeof(c->new_hash))) {
+		log_msg(LOG_LEVEL_ERROR, c->req->request_id,
+		    "token generation failed");
+		return CLP_ERR_INTERNAL;
+	}
+	return CLP_OK;
+}
+
+/* The next call, bound for db_run(); false if answered instead. */
+static bool
+submit(struct service *svc, struct service_call *c)
+{
+	static const enum op step_op[] = {
+		[SERVICE_NEXT_AUTH_LOOKUP] = OP_AUTH_LOOKUP,
+		[SERVICE_NEXT_AUTHORIZE] = OP_AUTHORIZE,
+	};
+	const struct op_def *op = c->next == SERVICE_NEXT_OP ? c->op :
+	    ops_get(step_op[c->next]);
+	struct op_args a;
+	enum clp_err err;
+
+	if (op->new_token && (err = make_token(c)) != CLP_OK) {
+		finish(svc, c, err, NULL, NULL);
+		return false;
+	}
+	call_args(c, &a);
+	db_job_set(&c->job, &op->stmt);
+	op->bind(&c->job, &a);
+	return true;
+}
+
+bool
+service_begin(struct service *svc, struct service_call *c,
+    struct request *req)
+{
+	const char *allow;
+	enum clp_err err = service_prepare(&svc->auth, c, req, &allow);
+
+	if (err != CLP_OK) {
+		finish(svc, c, err, NULL, allow);
+		return false;
+	}
+	return submit(svc, c);
+}
+
+/*
+ * What the database's answer says of the caller's proof.  Refused: a cached
+ * proof is stale (the app was deleted or its token rotated) and is
+ * forgotten; a computed one was simply wrong, and says nothing of what the
+ * cache holds for that app (anyone knowing an app id could else evict it
+ * at will).  Answered by the function past its caller check (a 403, a 409,
+ * success): the proof is good, and a computed one is cached.  No answer
+ * (503, 500): nothing is known.
+ */
+static void
+note_proof(struct service *svc, const struct service_call *c)
+{
+	switch (c->job.err) {
+	case CLP_ERR_UNAUTHORIZED:
+		if (c->proof_cached)
+			auth_forget(&svc->auth, c->token.app_id);
+		break;
+	case CLP_ERR_UNAVAILABLE:
+	case CLP_ERR_INTERNAL:
+		break;
+	default:
+		if (!c->proof_cached)
+			auth_remember(&svc->auth, &c->token, c->proof);
+		break;
+	}
+}
+
+/* Goes on after c->job has run; true and false as service_begin(). */
+static bool
+resume(struct service *svc, struct service_call *c)
+{
+	char setting[TOKEN_HASH_MAX] = "";
+	const char *field = NULL;
+	struct op_args a;
+	enum clp_err err;
+	int status = 200;
+
+	switch (c->next) {
+	case SERVICE_NEXT_AUTH_LOOKUP:
+		err = ops_auth_setting(&c->job, setting, sizeof(setting));
+		db_job_clear(&c->job);
+		if (err == CLP_OK)
+			err = auth_prove(&c->token, setting, c->proof,
+			    sizeof(c->proof));
+		if (err == CLP_OK) {
+			validated(c);
+			return submit(svc, c);
+		}
+		break;
+	case SERVICE_NEXT_AUTHORIZE:
+		if ((err = c->job.err) == CLP_OK) {
+			err = c->invalid;
+			if (error_info(err)->status == 422)
+				field = c->in.bad_field; /* may be "" */
+		}
+		note_proof(svc, c);
+		break;
+	case SERVICE_NEXT_OP:
+	default:
+		call_args(c, &a);
+		buf_reset(&svc->out);
+		err = c->op->answer(&c->job, &a, &svc->out, &status);
+		if (err == CLP_OK && buf_failed(&svc->out))
+			err = CLP_ERR_INTERNAL;
+		if (err == CLP_ERR_INVALID_FIELD)
+			field = c->job.field;
+		/* Our own cached proof for that app is now stale. */
+		if (err == CLP_OK && c->op->forgets_app)
+			auth_forget(&svc->auth, c->in.app_id);
+		if (c->op->level != NULL)
+			note_proof(svc, c);
+		if (err == CLP_OK)
+			respond(svc, c, status, NULL);
+		break;
+	}
+	finish(svc, c, err, field, NULL);
+	return false;
+}
+
+void
+service_run_batch(struct service *svc, struct service_call *const *calls,
+    size_t n)
+{
+	struct service_call *waiting[SERVICE_BATCH_MAX];
+	struct db_job *jobs[SERVICE_BATCH_MAX];
+	size_t i, left;
+
+	if (n > SERVICE_BATCH_MAX)
+		abort();	/* misuse: server.c's pass is smaller */
+	memcpy(waiting, calls, n * sizeof(*calls));
+	while (n > 0) {
+		for (i = 0; i < n; i++)
+			jobs[i] = &waiting[i]->job;
+		db_run(&svc->db, jobs, n);
+		for (i = 0, left = 0; i < n; i++)
+			if (resume(svc, waiting[i]))
+				waiting[left++] = waiting[i];
+		n = left;
+	}
+}
