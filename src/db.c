@@ -443,6 +443,14 @@ db_get_str(const struct db_job *job, int row, const char *col, char *out,
 }
 
 bool
+db_is_null(const struct db_job *job, int row, const char *col)
+{
+	int c = PQfnumber(job->res, col);
+
+	return c < 0 || PQgetisnull(job->res, row, c);
+}
+
+bool
 db_get_bool(const struct db_job *job, int row, const char *col, bool *out)
 {
 	int c = PQfnumber(job->res, col);

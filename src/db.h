@@ -118,6 +118,8 @@ bool		db_get_bool(const struct db_job *, int row, const char *col,
 		    bool *out);
 /* Whether the rows have this column at all. */
 bool		db_has_col(const struct db_job *, const char *col);
+/* Whether a row's column is SQL NULL (an absent column counts as NULL). */
+bool		db_is_null(const struct db_job *, int row, const char *col);
 
 /*
  * Creates the master application (run by the migrating admin, not by

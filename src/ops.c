@@ -12,6 +12,8 @@
 #include "token.h"
 
 #define OPS_TIME_MAX	32	/* "2026-11-23T21:42:48Z" */
+/* SPEC §8: a page without limit holds 50 rows. */
+#define OPS_PAGE_DEFAULT	50
 #define OPS_LEVEL_MAX	32
 
 /* An application as the apps endpoints answer it. */
@@ -28,6 +30,16 @@ static void		write_app(struct buf *, const struct ops_app *);
 static void		write_token(struct buf *, const char *, const char *);
 static enum clp_err	answer_order(const struct db_job *, const char *,
 			    const char *, bool, struct buf *, int *);
+static bool		write_nullable(struct buf *, const struct db_job *, int,
+			    const char *, const char *, bool);
+static enum clp_err	answer_page(const struct db_job *,
+			    const struct op_args *, const char *,
+			    bool (*)(struct buf *, const struct db_job *, int),
+			    struct buf *);
+static bool		write_order_row(struct buf *, const struct db_job *,
+			    int);
+static bool		write_ledger_row(struct buf *, const struct db_job *,
+			    int);
 
 static void		bind_health(struct db_job *, const struct op_args *);
 static enum clp_err	answer_health(const struct db_job *,
@@ -63,6 +75,11 @@ static enum clp_err	answer_delete_app(const struct db_job *,
 static void		bind_rotate_token(struct db_job *,
 			    const struct op_args *);
 static enum clp_err	answer_rotate_token(const struct db_job *,
+			    const struct op_args *, struct buf *, int *);
+static void		bind_history(struct db_job *, const struct op_args *);
+static enum clp_err	answer_customer_orders(const struct db_job *,
+			    const struct op_args *, struct buf *, int *);
+static enum clp_err	answer_customer_ledger(const struct db_job *,
 			    const struct op_args *, struct buf *, int *);
 
 /*
@@ -115,6 +132,18 @@ static const struct op_def ops[OP__COUNT] = {
 	    "SELECT app_id FROM clp_api.rotate_token($1, $2, $3, $4)", 4,
 	    true, false }, LEVEL_MASTER, true, true, bind_rotate_token,
 	    answer_rotate_token },
+	[OP_CUSTOMER_ORDERS] = { { "customer_orders",
+	    "SELECT order_id, total_cost, completed_at, points_hundredths,"
+	    " recorded_at, returned_at, next_cursor"
+	    " FROM clp_api.customer_orders($1, $2, $3, $4, $5)", 5, true,
+	    true }, LEVEL_READ, false, false, bind_history,
+	    answer_customer_orders },
+	[OP_CUSTOMER_LEDGER] = { { "customer_ledger",
+	    "SELECT entry_id, kind, order_id, redemption_id, hundredths,"
+	    " balance_after_hundredths, app_id, created_at, next_cursor"
+	    " FROM clp_api.customer_ledger($1, $2, $3, $4, $5)", 5, true,
+	    true }, LEVEL_READ, false, false, bind_history,
+	    answer_customer_ledger },
 };
 
 const struct op_def *
@@ -468,4 +497,149 @@ answer_rotate_token(const struct db_job *job, const struct op_args *a,
 	write_token(w, a->in->app_id, a->secret);
 	jsonw_lit(w, "}");
 	return CLP_OK;
+}
+
+/*
+ * SPEC §8's pages: the customer, a limit (50 unless given) and the cursor
+ * the previous page gave (NULL: the first page).  The database checks the
+ * cursor; it is opaque here.
+ */
+static void
+bind_history(struct db_job *job, const struct op_args *a)
+{
+	bind_caller(job, a);
+	job->params[2] = db_job_int(job, 0, a->in->user_id);
+	job->params[3] = db_job_int(job, 1,
+	    a->in->present & FIELD_BIT(FIELD_LIMIT) ? a->in->limit :
+	    OPS_PAGE_DEFAULT);
+	job->params[4] = a->in->present & FIELD_BIT(FIELD_CURSOR) ?
+	    a->in->cursor : NULL;
+}
+
+/* "key": the column as a string or an integer, or null when it is NULL. */
+static bool
+write_nullable(struct buf *w, const struct db_job *job, int row,
+    const char *col, const char *key, bool integer)
+{
+	char text[OPS_TIME_MAX];
+	int64_t v;
+
+	jsonw_key(w, key);
+	if (db_is_null(job, row, col)) {
+		jsonw_lit(w, "null");
+		return true;
+	}
+	if (integer) {
+		if (!db_get_i64(job, row, col, &v))
+			return false;
+		jsonw_i64(w, v);
+		return true;
+	}
+	if (!db_get_str(job, row, col, text, sizeof(text)))
+		return false;
+	jsonw_cstr(w, text);
+	return true;
+}
+
+/*
+ * {"user_id":N,"<list>":[rows],"next_cursor":...}: the rows newest first,
+ * the cursor from the last row (set only when a next page exists).
+ */
+static enum clp_err
+answer_page(const struct db_job *job, const struct op_args *a,
+    const char *list, bool (*write_row)(struct buf *, const struct db_job *,
+    int), struct buf *w)
+{
+	char cursor[VALIDATE_CURSOR_MAX + 1];
+	int i, rows;
+
+	if (job->err != CLP_OK)
+		return job->err;
+	rows = db_rows(job);
+	jsonw_lit(w, "{");
+	jsonw_key(w, "user_id");
+	jsonw_i64(w, a->in->user_id);
+	jsonw_key(w, list);
+	jsonw_lit(w, "[");
+	for (i = 0; i < rows; i++) {
+		jsonw_elem(w);
+		jsonw_lit(w, "{");
+		if (!write_row(w, job, i))
+			return CLP_ERR_INTERNAL;
+		jsonw_lit(w, "}");
+	}
+	jsonw_lit(w, "]");
+	jsonw_key(w, "next_cursor");
+	if (rows > 0 && !db_is_null(job, rows - 1, "next_cursor")) {
+		if (!db_get_str(job, rows - 1, "next_cursor", cursor,
+		    sizeof(cursor)))
+			return CLP_ERR_INTERNAL;
+		jsonw_cstr(w, cursor);
+	} else {
+		jsonw_lit(w, "null");
+	}
+	jsonw_lit(w, "}");
+	return buf_failed(w) ? CLP_ERR_INTERNAL : CLP_OK;
+}
+
+static bool
+write_order_row(struct buf *w, const struct db_job *job, int row)
+{
+	int64_t points;
+
+	if (!write_nullable(w, job, row, "order_id", "order_id", true) ||
+	    !write_nullable(w, job, row, "total_cost", "total_cost", true) ||
+	    !write_nullable(w, job, row, "completed_at", "completed_at",
+	    true) ||
+	    !db_get_i64(job, row, "points_hundredths", &points))
+		return false;
+	jsonw_key(w, "points");
+	jsonw_points(w, points);
+	return write_nullable(w, job, row, "recorded_at", "recorded_at",
+	    false) &&
+	    write_nullable(w, job, row, "returned_at", "returned_at", false);
+}
+
+static enum clp_err
+answer_customer_orders(const struct db_job *job, const struct op_args *a,
+    struct buf *w, int *status)
+{
+	(void)status;
+	return answer_page(job, a, "orders", write_order_row, w);
+}
+
+static bool
+write_ledger_row(struct buf *w, const struct db_job *job, int row)
+{
+	char kind[OPS_LEVEL_MAX], app_id[VALIDATE_APP_ID_MAX + 1];
+	int64_t points, balance_after;
+
+	if (!write_nullable(w, job, row, "entry_id", "entry_id", true) ||
+	    !db_get_str(job, row, "kind", kind, sizeof(kind)) ||
+	    !db_get_i64(job, row, "hundredths", &points) ||
+	    !db_get_i64(job, row, "balance_after_hundredths",
+	    &balance_after) ||
+	    !db_get_str(job, row, "app_id", app_id, sizeof(app_id)))
+		return false;
+	jsonw_key(w, "kind");
+	jsonw_cstr(w, kind);
+	if (!write_nullable(w, job, row, "order_id", "order_id", true) ||
+	    !write_nullable(w, job, row, "redemption_id", "redemption_id",
+	    true))
+		return false;
+	jsonw_key(w, "points");
+	jsonw_points(w, points);
+	jsonw_key(w, "balance_after");
+	jsonw_points(w, balance_after);
+	jsonw_key(w, "app_id");
+	jsonw_cstr(w, app_id);
+	return write_nullable(w, job, row, "created_at", "created_at", false);
+}
+
+static enum clp_err
+answer_customer_ledger(const struct db_job *job, const struct op_args *a,
+    struct buf *w, int *status)
+{
+	(void)status;
+	return answer_page(job, a, "entries", write_ledger_row, w);
 }

@@ -27,6 +27,8 @@ enum op {
 	OP_SET_LEVEL,
 	OP_DELETE_APP,
 	OP_ROTATE_TOKEN,
+	OP_CUSTOMER_ORDERS,
+	OP_CUSTOMER_LEDGER,
 	/* No route: the steps of authentication. */
 	OP_AUTH_LOOKUP,		/* an app's hash setting */
 	OP_AUTHORIZE,		/* the caller's level, for a validation error */

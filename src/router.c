@@ -27,6 +27,12 @@ static const struct route balance_routes[] = {
 static const struct route customer_balance_routes[] = {
 	{ "GET", OP_BALANCE, 0, 0, FIELD_USER_ID },
 };
+static const struct route customer_orders_routes[] = {
+	{ "GET", OP_CUSTOMER_ORDERS, 0, B(LIMIT) | B(CURSOR), FIELD_USER_ID },
+};
+static const struct route customer_ledger_routes[] = {
+	{ "GET", OP_CUSTOMER_LEDGER, 0, B(LIMIT) | B(CURSOR), FIELD_USER_ID },
+};
 static const struct route orders_routes[] = {
 	{ "POST", OP_RECORD_ORDER,
 	    B(USER_ID) | B(ORDER_ID) | B(TOTAL_COST) | B(COMPLETED_AT), 0,
@@ -58,6 +64,10 @@ static const struct path_pattern path_table[] = {
 	{ "/v1/balance", CLP_ERR_NOT_FOUND, "GET", ROUTES(balance_routes) },
 	{ "/v1/customers/*/balance", CLP_ERR_NOT_FOUND, "GET",
 	    ROUTES(customer_balance_routes) },
+	{ "/v1/customers/*/orders", CLP_ERR_NOT_FOUND, "GET",
+	    ROUTES(customer_orders_routes) },
+	{ "/v1/customers/*/ledger", CLP_ERR_NOT_FOUND, "GET",
+	    ROUTES(customer_ledger_routes) },
 	{ "/v1/orders", CLP_ERR_NOT_FOUND, "POST, DELETE",
 	    ROUTES(orders_routes) },
 	{ "/v1/orders/*", CLP_ERR_ORDER_NOT_FOUND, "DELETE",

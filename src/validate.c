@@ -15,7 +15,7 @@
 #define QUERY_PART_MAX		256
 
 enum field_kind { KIND_ID64, KIND_COST, KIND_TIME, KIND_APP_ID, KIND_NAME,
-    KIND_LEVEL };
+    KIND_LEVEL, KIND_LIMIT, KIND_CURSOR };
 
 static const struct {
 	const char	*name;
@@ -29,6 +29,8 @@ static const struct {
 	[FIELD_APPLICATION_NAME] =	{ "application_name", KIND_NAME },
 	[FIELD_ACCESS_LEVEL] =		{ "access_level", KIND_LEVEL },
 	[FIELD_NEW_ACCESS_LEVEL] =	{ "new_access_level", KIND_LEVEL },
+	[FIELD_LIMIT] =			{ "limit", KIND_LIMIT },
+	[FIELD_CURSOR] =		{ "cursor", KIND_CURSOR },
 };
 
 /* The levels a request may name; MasterApp is never one of them. */
@@ -98,6 +100,7 @@ int_slot(struct input *in, enum field f)
 	case FIELD_ORDER_ID:	return &in->order_id;
 	case FIELD_TOTAL_COST:	return &in->total_cost;
 	case FIELD_COMPLETED_AT: return &in->completed_at;
+	case FIELD_LIMIT:	return &in->limit;
 	default:		return NULL;
 	}
 }
@@ -109,6 +112,7 @@ int_in_range(enum field f, int64_t v)
 	case KIND_ID64:	return v >= 1;
 	case KIND_COST:	return v >= 0 && v <= INT32_MAX;
 	case KIND_TIME:	return v >= 0 && v <= COMPLETED_AT_MAX;
+	case KIND_LIMIT: return v >= 1 && v <= VALIDATE_LIMIT_MAX;
 	default:	return false;
 	}
 }
@@ -163,6 +167,15 @@ store_string(struct input *in, enum field f, const char *s, size_t len)
 			}
 		}
 		return CLP_ERR_INVALID_FIELD;
+	case KIND_CURSOR:
+		/* base64url, as the database makes them; it judges the rest. */
+		if (len < 1 || len > VALIDATE_CURSOR_MAX ||
+		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_") < len)
+			return CLP_ERR_INVALID_FIELD;
+		memcpy(in->cursor, s, len);
+		in->cursor[len] = '\0';
+		return CLP_OK;
 	default:
 		return CLP_ERR_INVALID_FIELD;
 	}
@@ -185,12 +198,14 @@ store_json_value(struct input *in, enum field f, struct json_object *v)
 	    (size_t)json_object_get_string_len(v));
 }
 
-/* After every given field checked out: the first declared one missing. */
+/* After every given field checked out: the first declared one missing
+ * (all but the optional ones). */
 static enum clp_err
 require_fields(struct input *in, unsigned fields)
 {
 	int f;
 
+	fields &= ~VALIDATE_OPTIONAL;
 	for (f = 0; f < FIELD__COUNT; f++) {
 		if ((fields & FIELD_BIT(f)) && !(in->present & FIELD_BIT(f))) {
 			set_bad_field(in, field_table[f].name,

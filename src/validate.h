@@ -22,9 +22,13 @@ enum field {
 	FIELD_APPLICATION_NAME,
 	FIELD_ACCESS_LEVEL,
 	FIELD_NEW_ACCESS_LEVEL,
+	FIELD_LIMIT,		/* history pages (SPEC §8): query only */
+	FIELD_CURSOR,
 	FIELD__COUNT
 };
 #define FIELD_BIT(f)		(1u << (f))
+/* Fields that may be left out: a page's size and where it starts. */
+#define VALIDATE_OPTIONAL	(FIELD_BIT(FIELD_LIMIT) | FIELD_BIT(FIELD_CURSOR))
 
 #define VALIDATE_BODY_MAX	16384	/* SPEC §3: over 16 KiB is 413 */
 #define VALIDATE_APP_ID_MAX	64
@@ -33,6 +37,11 @@ enum field {
 /* Levels of arrays and objects in a body, its own object being level 1
  * (README, "Choices where the SPEC is silent"); deeper is malformed. */
 #define VALIDATE_JSON_DEPTH	16
+/* SPEC §8: a page holds 1 to 500 rows. */
+#define VALIDATE_LIMIT_MAX	500
+/* A cursor is opaque base64url text the server made (sql/011); this bounds
+ * what is read before the database judges it. */
+#define VALIDATE_CURSOR_MAX	200
 /* An unknown field's name is echoed back, cut to this many bytes. */
 #define VALIDATE_FIELD_ECHO_MAX	128
 
@@ -45,6 +54,8 @@ struct input {
 	char		 app_id[VALIDATE_APP_ID_MAX + 1];
 	char		 application_name[VALIDATE_NAME_MAX_BYTES + 1];
 	const char	*access_level;	/* for access_level or new_access_level */
+	int64_t		 limit;
+	char		 cursor[VALIDATE_CURSOR_MAX + 1];
 	/* The field at fault when validation fails (for the error body). */
 	char		 bad_field[VALIDATE_FIELD_ECHO_MAX + 1];
 };

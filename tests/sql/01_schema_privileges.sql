@@ -5,7 +5,7 @@ SELECT plan(37);
 -- Schemas, tables, roles.
 SELECT has_schema('clp');
 SELECT has_schema('clp_api');
-SELECT tables_are('clp', ARRAY['access_levels', 'applications', 'auth_decoy', 'customers', 'orders', 'points_ledger', 'schema_migrations']);
+SELECT tables_are('clp', ARRAY['access_levels', 'applications', 'auth_decoy', 'cursor_key', 'customers', 'orders', 'points_ledger', 'schema_migrations']);
 SELECT tables_are('clp_api', ARRAY[]::name[]);
 SELECT has_role('clp_owner');
 SELECT has_role('clp_service');
@@ -33,7 +33,7 @@ SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
 -- clp_service: no privilege on any table or sequence.
 SELECT cmp_ok((SELECT count(*)::int FROM pg_class c
                 WHERE c.relnamespace = 'clp'::regnamespace AND c.relkind IN ('r', 'S')),
-              '>=', 6, 'schema clp has its five tables and the ledger''s sequence');
+              '>=', 8, 'schema clp has its seven tables and the ledger''s sequence');
 SELECT is(array(SELECT format('%s on %s', p.priv, c.oid::regclass)
                   FROM pg_class c
                  CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE',
@@ -62,6 +62,8 @@ SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'clp_api.authorize(text,text,text)',
                 'clp_api.balance(text,text,bigint)',
                 'clp_api.create_app(text,text,text,text,text)',
+                'clp_api.customer_ledger(text,text,bigint,integer,text)',
+                'clp_api.customer_orders(text,text,bigint,integer,text)',
                 'clp_api.delete_app(text,text,text)',
                 'clp_api.list_apps(text,text)',
                 'clp_api.record_order(text,text,bigint,bigint,bigint,bigint)',

@@ -172,8 +172,8 @@ SELECT is(array(SELECT o.order_id FROM clp.orders o
 SELECT throws_ok('UPDATE clp.points_ledger SET hundredths = 0', '23001', NULL, 'the ledger refuses UPDATE');
 SELECT throws_ok('DELETE FROM clp.points_ledger', '23001', NULL, 'the ledger refuses DELETE');
 SELECT throws_ok('TRUNCATE clp.points_ledger CASCADE', '23001', NULL, 'the ledger refuses TRUNCATE');
-SELECT throws_ok($$INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id)
-                   VALUES ('award', 1002, 42, 1, 'w1')$$, '23505', NULL, 'one award per order');
+SELECT throws_ok($$INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, balance_after, app_id)
+                   VALUES ('award', 1002, 42, 1, 1, 'w1')$$, '23505', NULL, 'one award per order');
 SELECT throws_ok('UPDATE clp.orders SET total_cost = 1 WHERE order_id = 1002', '23001', NULL,
                  'a recorded order cannot change');
 SELECT throws_ok($$UPDATE clp.orders SET returned_at = now() + interval '1 day' WHERE order_id = 1001$$,

@@ -88,6 +88,53 @@ again=$(CLP_DATABASE_URL=$admin sh "$root/scripts/migrate")
 [ -z "$again" ] || fail "the second migrate applied something: $again"
 echo "ok: the second migrate applied nothing"
 
+echo "== 011 fills balance_after into a ledger that has history"
+# The migrations before 011 from a copy of migrate, then orders and returns
+# of four customers interleaved, then the real migrate from 011 on.
+mkdir "$tmp/before011" "$tmp/before011/scripts" "$tmp/before011/sql"
+cp "$root/scripts/migrate" "$root/scripts/conninfo" "$tmp/before011/scripts/"
+for file in "$root"/sql/[0-9][0-9][0-9]_*.sql; do
+	name=$(basename "$file")
+	[ "${name%%_*}" \< 011 ] && cp "$file" "$tmp/before011/sql/"
+done
+psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'CREATE DATABASE clp_backfill'
+backfill="$admin dbname=clp_backfill"
+CLP_DATABASE_URL=$backfill sh "$tmp/before011/scripts/migrate" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d "$backfill" >/dev/null <<'SQL'
+SELECT FROM clp_api.create_master('h-master', 'master');
+INSERT INTO clp.applications (app_id, application_name, access_level, token_hash)
+VALUES ('shop', 'Shop', 'Can_Modify_Orders', 'h-shop');
+SELECT FROM generate_series(1, 60) AS i,
+     LATERAL clp_api.record_order('shop', 'h-shop', i % 4 + 1, i, i * 37 % 1000, 0);
+SELECT FROM generate_series(3, 60, 5) AS i, LATERAL clp_api.return_order('shop', 'h-shop', i);
+SELECT FROM generate_series(61, 80) AS i,
+     LATERAL clp_api.record_order('shop', 'h-shop', i % 4 + 1, i, i * 37 % 1000, 0);
+SQL
+CLP_DATABASE_URL=$backfill sh "$root/scripts/migrate" >/dev/null
+problems=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$backfill" <<'SQL'
+SELECT format('entry %s: balance_after %s, running sum %s', id, balance_after, running)
+  FROM (SELECT id, balance_after,
+               sum(hundredths) OVER (PARTITION BY user_id ORDER BY id) AS running
+          FROM clp.points_ledger) r
+ WHERE balance_after IS DISTINCT FROM running
+UNION ALL
+SELECT format('customer %s: balance %s, last balance_after %s', c.user_id, c.balance_hundredths,
+              (SELECT l.balance_after FROM clp.points_ledger l
+                WHERE l.user_id = c.user_id ORDER BY l.id DESC LIMIT 1))
+  FROM clp.customers c
+ WHERE c.balance_hundredths IS DISTINCT FROM
+       (SELECT l.balance_after FROM clp.points_ledger l
+         WHERE l.user_id = c.user_id ORDER BY l.id DESC LIMIT 1)
+UNION ALL
+SELECT format('%s ledger rows of %s customers, expected 92 of 4', count(*), count(DISTINCT user_id))
+  FROM clp.points_ledger
+HAVING count(*) <> 92 OR count(DISTINCT user_id) <> 4
+ LIMIT 20;
+SQL
+)
+[ -z "$problems" ] || fail "balance_after after 011 on existing history: $problems"
+echo "ok: 011 gave each of 92 existing ledger rows its customer's running balance"
+
 echo "== the API table of sql/README.md against the catalogue"
 sh "$root/tests/sql/api-listing.sh" --check "$admin" ||
 	fail "sql/README.md does not list clp_api as the database has it"

@@ -26,6 +26,8 @@ LANGUAGE sql AS $$
         'SELECT clp_api.authorize(%s, %s, ''Can_Read'')',
         'SELECT clp_api.authorize(%s, %s, ''Can_Modify_Orders'')',
         'SELECT * FROM clp_api.balance(%s, %s, 1)',
+        'SELECT * FROM clp_api.customer_orders(%s, %s, 1, 50, NULL)',
+        'SELECT * FROM clp_api.customer_ledger(%s, %s, 1, 50, NULL)',
         'SELECT * FROM clp_api.record_order(%s, %s, 1, 2, 100, 0)',
         'SELECT * FROM clp_api.record_order(%s, %s, 1, 1, 100, 0)',
         'SELECT * FROM clp_api.return_order(%s, %s, 1)',
@@ -65,8 +67,8 @@ SELECT is(array(SELECT a.app || ': ' || call || ' -> ' || pg_temp.error_of(call)
 SELECT is((SELECT count(*)::int
              FROM unnest(ARRAY['proof-master', 'proof-reader', 'proof-shop']) AS a(app)
             CROSS JOIN candidates c
-            CROSS JOIN LATERAL pg_temp.calls(a.app, c.proof)), 390,
-          '3 apps x 10 proofs x 13 calls were tried');
+            CROSS JOIN LATERAL pg_temp.calls(a.app, c.proof)), 450,
+          '3 apps x 10 proofs x 15 calls were tried');
 
 -- The refusals are the proof's doing: the real proofs pass the same checks.
 SELECT lives_ok($$SELECT * FROM clp_api.list_apps('proof-master',
