@@ -92,21 +92,14 @@ BEGIN
                     RAISE EXCEPTION 'walk_history: over 100000 pages (a cursor that does not advance?)';
                 END IF;
                 v_next := NULL;
-                IF v_list = 'orders' THEN
-                    FOR v_key, v_next IN
-                        SELECT o.order_id, o.next_cursor
-                          FROM clp_api.customer_orders('bench-reader', 'h-bench', v_user, 20, v_cursor) o
-                    LOOP
-                        v_shown := v_shown || v_key;
-                    END LOOP;
-                ELSE
-                    FOR v_key, v_next IN
-                        SELECT l.entry_id, l.next_cursor
-                          FROM clp_api.customer_ledger('bench-reader', 'h-bench', v_user, 20, v_cursor) l
-                    LOOP
-                        v_shown := v_shown || v_key;
-                    END LOOP;
-                END IF;
+                FOR v_key, v_next IN EXECUTE format(
+                        'SELECT %I, next_cursor FROM clp_api.%I(''bench-reader'', ''h-bench'', $1, 20, $2)',
+                        CASE v_list WHEN 'orders' THEN 'order_id' ELSE 'entry_id' END,
+                        'customer_' || v_list)
+                    USING v_user, v_cursor
+                LOOP
+                    v_shown := v_shown || v_key;
+                END LOOP;
                 EXIT WHEN v_next IS NULL;
                 v_cursor := v_next;
             END LOOP;
