@@ -34,6 +34,9 @@ BEGIN
     page := 0;
     LOOP
         page := page + 1;
+        IF page > 100 THEN
+            RAISE EXCEPTION 'walk_orders: more than 100 pages (a cursor that does not advance?)';
+        END IF;
         v_next := NULL;
         FOR v_row IN SELECT * FROM clp_api.customer_orders('r1', 'h-r1', p_user_id, p_limit, v_cursor) LOOP
             order_id := v_row.order_id;

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Concurrency: many clients record and return orders for the same five
-# customers at once, as clp_service through the API; then every invariant of
-# SPEC §5 is checked from the tables.
+# customers at once, as clp_service through the API, while a reader walks
+# their order and ledger histories page by page (SPEC §8: no row written
+# after a walk's first page shows on its later pages, none is skipped or
+# repeated); then every invariant of SPEC §5 is checked from the tables,
+# and each ledger entry's balance_after against the running sum.
 #
 #   tests/sql/concurrency.sh ADMIN_CONNINFO SERVICE_CONNINFO
 #
-# The database must be migrated.  Creates schema clp_test's helper and two
-# Can_Modify_Orders apps (bench-0, bench-1) if absent.
+# The database must be migrated.  Creates schema clp_test's helpers, two
+# Can_Modify_Orders apps (bench-0, bench-1) and a Can_Read app
+# (bench-reader) if absent.
 #   CLP_BENCH_CLIENTS (16), CLP_BENCH_TRANSACTIONS (250 per client)
 set -eu
 
@@ -51,8 +55,84 @@ GRANT USAGE ON SCHEMA clp_test TO clp_service;
 GRANT EXECUTE ON FUNCTION clp_test.try_return(text, text, bigint, boolean) TO clp_service;
 INSERT INTO clp.applications (app_id, application_name, access_level, token_hash)
 VALUES ('bench-0', 'Bench 0', 'Can_Modify_Orders', 'h-bench'),
-       ('bench-1', 'Bench 1', 'Can_Modify_Orders', 'h-bench')
+       ('bench-1', 'Bench 1', 'Can_Modify_Orders', 'h-bench'),
+       ('bench-reader', 'Bench reader', 'Can_Read', 'h-bench')
 ON CONFLICT DO NOTHING;
+-- Walks customers 1..5's orders and ledger through the API, 20 rows a page,
+-- each page in a snapshot of its own (a VOLATILE function's statements each
+-- take one), so writers commit between pages.  The rows a walk shows must
+-- be exactly the customer's rows with a key up to its first row's, as they
+-- stand when it ends: a later-written row has a greater key (keys are
+-- drawn under the customer's lock), and rows are never removed.  Raises on
+-- any difference; returns how many rows were written during the walks
+-- (rows above a walk's first row when it ended), which pages left out.
+CREATE OR REPLACE FUNCTION clp_test.walk_history()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_user    bigint;
+    v_list    text;
+    v_cursor  text;
+    v_next    text;
+    v_key     bigint;
+    v_shown   bigint[];
+    v_stored  bigint[];
+    v_written bigint := 0;
+    v_pages   integer := 0;
+BEGIN
+    FOR v_user IN 1..5 LOOP
+        FOREACH v_list IN ARRAY ARRAY['orders', 'ledger'] LOOP
+            v_shown := '{}';
+            v_cursor := NULL;
+            LOOP
+                v_pages := v_pages + 1;
+                IF v_pages > 100000 THEN
+                    RAISE EXCEPTION 'walk_history: over 100000 pages (a cursor that does not advance?)';
+                END IF;
+                v_next := NULL;
+                FOR v_key, v_next IN EXECUTE format(
+                        'SELECT %I, next_cursor FROM clp_api.%I(''bench-reader'', ''h-bench'', $1, 20, $2)',
+                        CASE v_list WHEN 'orders' THEN 'order_id' ELSE 'entry_id' END,
+                        'customer_' || v_list)
+                    USING v_user, v_cursor
+                LOOP
+                    v_shown := v_shown || v_key;
+                END LOOP;
+                EXIT WHEN v_next IS NULL;
+                v_cursor := v_next;
+            END LOOP;
+            CONTINUE WHEN cardinality(v_shown) = 0;
+            IF v_list = 'orders' THEN
+                SELECT array_agg(o.order_id ORDER BY o.orders_before DESC),
+                       (SELECT count(*) FROM clp.orders n
+                         WHERE n.user_id = v_user
+                           AND n.orders_before > (SELECT f.orders_before FROM clp.orders f
+                                                   WHERE f.order_id = v_shown[1]))
+                  INTO v_stored, v_key
+                  FROM clp.orders o
+                 WHERE o.user_id = v_user
+                   AND o.orders_before <= (SELECT f.orders_before FROM clp.orders f
+                                            WHERE f.order_id = v_shown[1]);
+            ELSE
+                SELECT array_agg(l.id ORDER BY l.id DESC),
+                       (SELECT count(*) FROM clp.points_ledger n
+                         WHERE n.user_id = v_user AND n.id > v_shown[1])
+                  INTO v_stored, v_key
+                  FROM clp.points_ledger l
+                 WHERE l.user_id = v_user AND l.id <= v_shown[1];
+            END IF;
+            IF v_shown IS DISTINCT FROM v_stored THEN
+                RAISE EXCEPTION 'customer %''s %: the pages showed % rows, % stored up to the first',
+                    v_user, v_list, cardinality(v_shown), cardinality(v_stored);
+            END IF;
+            v_written := v_written + v_key;
+        END LOOP;
+    END LOOP;
+    RETURN v_written;
+END
+$$;
 SQL
 
 before=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" -c 'SELECT count(*) FROM clp.orders')
@@ -60,9 +140,26 @@ returned_before=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" \
 	-c 'SELECT count(*) FROM clp.orders WHERE returned_at IS NOT NULL')
 
 echo "pgbench: $clients clients x $transactions transactions as clp_service"
-status=0
 pgbench -n -M prepared -c "$clients" -j 4 -t "$transactions" -D n=0 \
-	-f "$here/concurrency.pgbench" "$service" >"${TMPDIR:-/tmp}/clp-pgbench.$$" 2>&1 || status=$?
+	-f "$here/concurrency.pgbench" "$service" >"${TMPDIR:-/tmp}/clp-pgbench.$$" 2>&1 &
+bench=$!
+# Walks while pgbench writes: at most 200, each a few hundred pages.
+walks=0
+written=0
+while [ "$walks" -lt 200 ] && kill -0 "$bench" 2>/dev/null; do
+	rows=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" -c 'SELECT clp_test.walk_history()') || {
+		kill "$bench" 2>/dev/null || true
+		wait "$bench" || true
+		echo "concurrency: FAIL: a history walk did not match the stored rows" >&2
+		exit 1
+	}
+	walks=$((walks + 1))
+	written=$((written + rows))
+done
+status=0
+wait "$bench" || status=$?
+echo "history: $walks walks of 5 customers' orders and ledger, 20 rows a page," \
+	"while $written rows were written after their first pages: none shown, none skipped"
 grep -E 'number of (transactions actually processed|failed)|tps|aborted|error' \
 	"${TMPDIR:-/tmp}/clp-pgbench.$$" | head -n 20 || true
 rm -f "${TMPDIR:-/tmp}/clp-pgbench.$$"
@@ -84,6 +181,12 @@ SELECT format('customer %s: balance %s, ledger %s, non-returned awards %s',
                             min(orders_before) AS lo, max(orders_before) AS hi
                        FROM clp.orders WHERE user_id = c.user_id) o ON true
  WHERE c.balance_hundredths <> l.total OR c.balance_hundredths <> o.live
+UNION ALL
+SELECT format('entry %s: balance_after %s, running sum %s', id, balance_after, running)
+  FROM (SELECT id, balance_after,
+               sum(hundredths) OVER (PARTITION BY user_id ORDER BY id) AS running
+          FROM clp.points_ledger) r
+ WHERE balance_after <> running
 UNION ALL
 SELECT format('customer %s: counts %s/%s, rows %s/%s', c.user_id, c.orders_count,
               c.returned_count, count(o.order_id), count(o.returned_at))

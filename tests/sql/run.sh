@@ -95,7 +95,9 @@ mkdir "$tmp/before011" "$tmp/before011/scripts" "$tmp/before011/sql"
 cp "$root/scripts/migrate" "$root/scripts/conninfo" "$tmp/before011/scripts/"
 for file in "$root"/sql/[0-9][0-9][0-9]_*.sql; do
 	name=$(basename "$file")
-	[ "${name%%_*}" \< 011 ] && cp "$file" "$tmp/before011/sql/"
+	if [ "${name%%_*}" -lt 11 ]; then
+		cp "$file" "$tmp/before011/sql/"
+	fi
 done
 psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'CREATE DATABASE clp_backfill'
 backfill="$admin dbname=clp_backfill"
