@@ -45,7 +45,7 @@ export CLP_FCGI = $(abspath $(BIN))
 
 .PHONY: all deps run test lint test-unit test-sql test-integration \
         sanitize valgrind reliability deploy-check container-check fresh-check \
-        bench bench-quick bench-growth migrate clean
+        bench bench-quick bench-growth bench-history migrate clean
 .DEFAULT_GOAL := all
 
 all: deps $(BIN)
@@ -125,6 +125,11 @@ fresh-check:
 # Benchmarks (see bench/bench.py and docs/PERFORMANCE.md); never in make test.
 bench: all
 	python3 bench/bench.py $(BENCH_ARGS)
+	python3 bench/history.py
+
+# SPEC §8: a page of a 100,000-order history costs what a page of 10 does.
+bench-history: all
+	python3 bench/history.py $(BENCH_HISTORY_ARGS)
 
 # Reads and writes as the data grows: 10k, 100k and 1M customers (two orders
 # each, so the largest load stays within minutes).

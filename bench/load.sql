@@ -22,9 +22,12 @@ SELECT (u - 1) * :per_customer + k, u, c.cost, 1700000000,
        LATERAL (SELECT ((u::bigint * 7919 + k * 104729) % 100000)::integer
                 AS cost) AS c;
 
-INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id)
-SELECT 'award', o.order_id, o.user_id, o.points_hundredths, o.recorded_by
-  FROM clp.orders o;
+INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id,
+                               balance_after)
+SELECT 'award', o.order_id, o.user_id, o.points_hundredths, o.recorded_by,
+       sum(o.points_hundredths) OVER (PARTITION BY o.user_id ORDER BY o.order_id)
+  FROM clp.orders o
+ ORDER BY o.user_id, o.order_id;
 
 UPDATE clp.customers c
    SET balance_hundredths = s.total, orders_count = s.n

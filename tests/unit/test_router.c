@@ -122,6 +122,17 @@ test_balance(void **state)
 	expect_route("GET", "/v1/customers/9223372036854775807/balance",
 	    OP_BALANCE, LEVEL_READ, 0, 0);
 	assert_int_equal(in.user_id, INT64_MAX);
+	/* SPEC §8: the history pages, limit and cursor in the query. */
+	expect_route("GET", "/v1/customers/42/orders", OP_CUSTOMER_ORDERS,
+	    LEVEL_READ, 0, B(LIMIT) | B(CURSOR));
+	assert_int_equal(in.user_id, 42);
+	expect_route("GET", "/v1/customers/43/ledger", OP_CUSTOMER_LEDGER,
+	    LEVEL_READ, 0, B(LIMIT) | B(CURSOR));
+	assert_int_equal(in.user_id, 43);
+	expect_405("DELETE", "/v1/customers/42/orders", "GET");
+	expect_405("POST", "/v1/customers/42/ledger", "GET");
+	expect_bad_id("GET", "/v1/customers/0/orders", CLP_ERR_NOT_FOUND);
+	expect_bad_id("GET", "/v1/customers/x/ledger", CLP_ERR_NOT_FOUND);
 }
 
 static void

@@ -945,6 +945,60 @@ test_query_ok(void **state)
 	assert_err(validate_query("", 0, &in), CLP_OK);
 }
 
+/* SPEC §8's page parameters: optional, limit 1..500, cursor base64url. */
+static void
+test_query_page(void **state)
+{
+	static const char *const bad_limits[] = { "limit=0", "limit=501",
+	    "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit",
+	    "limit=99999999999999999999" };
+	static const char *const bad_cursors[] = { "cursor=", "cursor=a+b",
+	    "cursor=a%2Fb", "cursor=%00", "cursor=a=b" };
+	const unsigned page = B(LIMIT) | B(CURSOR);
+	char long_cursor[300];
+	struct input in;
+	size_t i;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	assert_err(validate_query(NULL, page, &in), CLP_OK);
+	assert_int_equal(in.present, 0);
+	assert_err(validate_query("limit=1&cursor=AbC-_9", page, &in), CLP_OK);
+	assert_int_equal(in.limit, 1);
+	assert_string_equal(in.cursor, "AbC-_9");
+	assert_true(in.present & B(LIMIT) && in.present & B(CURSOR));
+	memset(&in, 0, sizeof(in));
+	assert_err(validate_query("limit=500", page, &in), CLP_OK);
+	assert_int_equal(in.limit, 500);
+	for (i = 0; i < sizeof(bad_limits) / sizeof(bad_limits[0]); i++) {
+		memset(&in, 0, sizeof(in));
+		if (validate_query(bad_limits[i], page, &in) !=
+		    CLP_ERR_INVALID_FIELD)
+			fail_msg("%s accepted", bad_limits[i]);
+		assert_string_equal(in.bad_field, "limit");
+	}
+	for (i = 0; i < sizeof(bad_cursors) / sizeof(bad_cursors[0]); i++) {
+		memset(&in, 0, sizeof(in));
+		if (validate_query(bad_cursors[i], page, &in) !=
+		    CLP_ERR_INVALID_FIELD)
+			fail_msg("%s accepted", bad_cursors[i]);
+		assert_string_equal(in.bad_field, "cursor");
+	}
+	/* At most VALIDATE_CURSOR_MAX characters. */
+	memset(&in, 0, sizeof(in));
+	snprintf(long_cursor, sizeof(long_cursor), "cursor=%0*d",
+	    VALIDATE_CURSOR_MAX, 0);
+	assert_err(validate_query(long_cursor, page, &in), CLP_OK);
+	snprintf(long_cursor, sizeof(long_cursor), "cursor=%0*d",
+	    VALIDATE_CURSOR_MAX + 1, 0);
+	assert_err(validate_query(long_cursor, page, &in),
+	    CLP_ERR_INVALID_FIELD);
+	/* Not in a body: the page fields are the query's. */
+	memset(&in, 0, sizeof(in));
+	assert_err(validate_query("limit=5", B(USER_ID), &in),
+	    CLP_ERR_UNKNOWN_FIELD);
+}
+
 static void
 test_query_missing(void **state)
 {
@@ -1281,6 +1335,7 @@ main(void)
 		cmocka_unit_test(test_access_level),
 		cmocka_unit_test(test_app_id),
 		cmocka_unit_test(test_query_ok),
+		cmocka_unit_test(test_query_page),
 		cmocka_unit_test(test_query_missing),
 		cmocka_unit_test(test_query_invalid),
 		cmocka_unit_test(test_query_unknown),

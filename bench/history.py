@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""make bench-history (part of make bench): SPEC §8's promise that a page
+is one indexed query, measured.  On a throwaway service (scripts/stack, the
+make run config) one customer gets 100,000 orders (and 20,000 returns) and
+another 10 (the heavy one loaded by SQL in seconds, as bench/load.sql loads the
+main bench; the light one through clp_api); then wrk reads, in interleaved
+repetitions:
+
+  light_first   the first page of the customer with 10 orders
+  heavy_first   the first page of the customer with 100,000 orders
+  heavy_deep    a page 90,000 orders deep in the same history
+  ledger_deep   a page 100,000 entries deep in that customer's ledger
+
+each 10 rows long (limit=10: the light customer has no more, and a page
+should differ only by where it starts).  The rates should be the same
+within the noise: no page costs more for a longer history or a deeper
+position.
+Prints medians and ratios, and writes bench/results/history.json.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import ROOT, free_port, psql, run, wrk  # noqa: E402
+
+HEAVY, LIGHT = 900001, 900002
+PROOF = "$y$j75$bbbbbbbbbbbbbbbbbbbbb.$" + "B" * 43
+
+
+def get(url, token):
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def cursor_at(base, token, user, kind, depth):
+    """The cursor of the page that starts `depth` rows deep (pages of 500)."""
+    cursor, seen = None, 0
+    while seen < depth:
+        q = f"?limit={min(500, depth - seen)}" + (f"&cursor={cursor}" if cursor else "")
+        page = get(f"{base}/v1/customers/{user}/{kind}{q}", token)
+        seen += len(page["orders" if kind == "orders" else "entries"])
+        cursor = page["next_cursor"]
+    return cursor
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--orders", type=int, default=100000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--conns", type=int, default=16)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "history.json"))
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="clp-bench-history.")
+    os.chmod(tmp, 0o755)
+    var = os.path.join(tmp, "var")
+    port = free_port()
+    stack = os.path.join(ROOT, "scripts", "stack")
+    run(["sh", stack, "start", var, str(port)])
+    try:
+        admin = run(["sh", os.path.join(ROOT, "scripts", "pg-cluster"), "conninfo",
+                     os.path.join(var, "pg")]).stdout.strip()
+        base = f"http://127.0.0.1:{port}"
+        master = open(os.path.join(var, "master.token")).read().strip()
+        req = urllib.request.Request(
+            f"{base}/v1/apps", method="POST",
+            data=json.dumps({"application_name": "bench-history",
+                             "access_level": "Can_Read"}).encode(),
+            headers={"Authorization": "Bearer " + master, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            token = json.loads(r.read())["token"]
+        # The heavy history by SQL in seconds (as bench/load.sql does): its
+        # orders, one in five returned, and the ledger with its running
+        # balance, as the API would have left them; the light one through
+        # the API itself.
+        psql(admin, "INSERT INTO clp.applications (app_id, application_name, access_level,"
+                    f" token_hash) VALUES ('bench-writer', 'bench-writer', 'Can_Modify_Orders',"
+                    f" '{PROOF}')")
+        psql(admin, f"""
+            SET synchronous_commit = off;
+            INSERT INTO clp.customers (user_id) VALUES ({HEAVY});
+            INSERT INTO clp.orders (order_id, user_id, total_cost, completed_at, points_hundredths,
+                                    orders_before, returned_before, recorded_by)
+            SELECT k, {HEAVY}, 100 + k % 900, 1700000000 + k,
+                   clp.points_award(100 + k % 900, k - 1, 0), k - 1, 0, 'bench-writer'
+              FROM generate_series(1, {args.orders}) k;
+            INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id, balance_after)
+            SELECT 'award', order_id, user_id, points_hundredths, recorded_by,
+                   sum(points_hundredths) OVER (ORDER BY order_id)
+              FROM clp.orders WHERE user_id = {HEAVY} ORDER BY order_id;
+            UPDATE clp.orders SET returned_at = now(), returned_by = 'bench-writer'
+             WHERE user_id = {HEAVY} AND order_id % 5 = 0;
+            INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, app_id, balance_after)
+            SELECT 'reversal', o.order_id, o.user_id, -o.points_hundredths, 'bench-writer',
+                   t.total - sum(o.points_hundredths) OVER (ORDER BY o.order_id)
+              FROM clp.orders o,
+                   (SELECT sum(points_hundredths) AS total FROM clp.orders
+                     WHERE user_id = {HEAVY}) t
+             WHERE o.user_id = {HEAVY} AND o.returned_at IS NOT NULL ORDER BY o.order_id;
+            UPDATE clp.customers c
+               SET balance_hundredths = (SELECT sum(hundredths) FROM clp.points_ledger
+                                          WHERE user_id = {HEAVY}),
+                   orders_count = {args.orders}, returned_count = {args.orders} / 5
+             WHERE c.user_id = {HEAVY};
+            SELECT count(*) FROM generate_series(1, 10) i,
+                   clp_api.record_order('bench-writer', '{PROOF}', {LIGHT}, 10000000 + i, 100,
+                                        1700000000);""")
+        psql(admin, "VACUUM ANALYZE")
+        psql(admin, "CHECKPOINT")
+        deep = int(args.orders * 0.9)
+        urls = {
+            "light_first": f"{base}/v1/customers/{LIGHT}/orders?limit=10",
+            "heavy_first": f"{base}/v1/customers/{HEAVY}/orders?limit=10",
+            "heavy_deep": f"{base}/v1/customers/{HEAVY}/orders?limit=10&cursor="
+                          + cursor_at(base, token, HEAVY, "orders", deep),
+            "ledger_deep": f"{base}/v1/customers/{HEAVY}/ledger?limit=10&cursor="
+                           + cursor_at(base, token, HEAVY, "ledger", args.orders),
+        }
+        for url in urls.values():
+            rows = get(url, token)
+            assert len(rows.get("orders", rows.get("entries", []))) > 0, url
+        results = {k: [] for k in urls}
+        for _ in range(args.reps):
+            for name, url in urls.items():
+                results[name].append(wrk(url, "history.lua", args.conns, args.seconds,
+                                         {"CLP_BENCH_TOKEN": token}))
+    finally:
+        subprocess.run(["sh", stack, "stop", var], capture_output=True)
+        subprocess.run(["rm", "-rf", tmp])
+
+    med = {k: {"rps": statistics.median(r["rps"] for r in v),
+               "spread": [min(r["rps"] for r in v), max(r["rps"] for r in v)],
+               "p99_ms": statistics.median(r["p99_ms"] for r in v),
+               "errors": sum(r["errors"] for r in v)} for k, v in results.items()}
+    base_rps = med["light_first"]["rps"]
+    print(f"history pages of 10, {args.conns} connections, {args.reps} x {args.seconds} s:")
+    print(f"{'case':14s} {'req/s':>9s} {'min..max':>17s} {'p99 ms':>7s} {'vs light':>8s} errors")
+    for k, m in med.items():
+        print(f"{k:14s} {m['rps']:9.0f} {m['spread'][0]:8.0f}..{m['spread'][1]:<8.0f} "
+              f"{m['p99_ms']:7.2f} {m['rps'] / base_rps:8.2f} {m['errors']}")
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump({"orders": args.orders, "conns": args.conns, "reps": args.reps,
+                   "seconds": args.seconds, "cases": med}, f, indent=2)
+    if any(m["errors"] for m in med.values()):
+        raise SystemExit("bench-history: errors")
+
+
+if __name__ == "__main__":
+    main()
