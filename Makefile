@@ -82,6 +82,7 @@ SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  deploy/container-check \
                  bench/callgrind.sh .ci/run .ci/fresh-check .ci/debian-root \
                  $(wildcard tests/*.sh tests/sql/*.sh tests/integration/*.sh \
+                            tests/contract/*.sh \
                             tests/reliability/*.sh)
 
 test: all lint test-unit test-routes fuzz-regress test-sql test-integration
@@ -141,6 +142,11 @@ contract-check: contract-tools
 	if grep -qE '[0-9]+ warnings?\.' $(CONTRACT_LOG)/lint.log; then \
 		echo "contract-check: warnings fail the check" >&2; status=1; \
 	fi; exit $$status
+
+# The integration suite's HTTP tests through Prism's validation proxy
+# (tests/contract/proxy.sh): any violation of docs/openapi.yaml fails.
+contract-proxy: all contract-tools
+	@sh tests/contract/proxy.sh
 
 sanitize:
 	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
