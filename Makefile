@@ -85,7 +85,7 @@ SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                             tests/contract/*.sh \
                             tests/reliability/*.sh)
 
-test: all lint test-unit test-routes fuzz-regress test-sql test-integration
+test: all lint test-unit fuzz-regress test-sql test-integration test-routes
 
 lint: deps
 	shellcheck -s sh $(SHELL_SCRIPTS)
