@@ -7,6 +7,9 @@
 #   make valgrind   the unit tests and the pool under valgrind
 #   make reliability  concurrency, fault and security tests (~1 min)
 #   make bench      the service against pgbench's ceiling (bench-quick: < 1 min)
+#   make contract-check  lint docs/openapi.yaml (Redocly; npm, Node >= 20.19)
+#   make contract-proxy  the integration suite checked against docs/openapi.yaml
+#                   by Prism's validation proxy
 #   make migrate DATABASE_URL=...   apply sql/ migrations to a database
 
 SHELL      := /bin/sh
@@ -43,7 +46,8 @@ UNIT_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 export CLP_FCGI = $(abspath $(BIN))
 
-.PHONY: all deps run test lint test-unit test-sql test-integration \
+.PHONY: all deps run test lint test-unit test-sql test-integration test-routes \
+        contract-tools contract-check contract-proxy \
         sanitize valgrind reliability deploy-check container-check fresh-check \
         bench bench-quick bench-growth bench-history migrate clean
 .DEFAULT_GOAL := all
@@ -78,9 +82,10 @@ SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \
                  deploy/container-check \
                  bench/callgrind.sh .ci/run .ci/fresh-check .ci/debian-root \
                  $(wildcard tests/*.sh tests/sql/*.sh tests/integration/*.sh \
+                            tests/contract/*.sh \
                             tests/reliability/*.sh)
 
-test: all lint test-unit fuzz-regress test-sql test-integration
+test: all lint test-unit fuzz-regress test-sql test-integration test-routes
 
 lint: deps
 	shellcheck -s sh $(SHELL_SCRIPTS)
@@ -99,6 +104,49 @@ test-sql: deps
 
 test-integration: all
 	@sh tests/integration/run.sh
+
+# The router's routes (src/router.c) and docs/openapi.yaml's operations are
+# the same set.
+test-routes: deps
+	@prove -e python3 tests/contract/test_routes.py
+
+# The contract's tools, from tools/contract/package-lock.json (npm ci);
+# reinstalled when the lock changes.  Never in make test: it needs the npm
+# registry and Node.js (the machine's, >= 20.19 for Redocly CLI 2).
+CONTRACT_TOOLS := tools/contract
+CONTRACT_STAMP := $(CONTRACT_TOOLS)/node_modules/.installed
+# No telemetry, no update checks: the lint runs offline but for npm ci.
+export REDOCLY_TELEMETRY = off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE = true
+export REDOCLY_SUPPRESS_NOTIFICATIONS = true
+export NO_UPDATE_NOTIFIER = 1
+
+$(CONTRACT_STAMP): $(CONTRACT_TOOLS)/package.json $(CONTRACT_TOOLS)/package-lock.json
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a == 20 && b >= 19) ? 0 : 1)' || \
+		{ echo "contract: Node.js >= 20.19 needed, found $$(node --version)" >&2; exit 1; }
+	cd $(CONTRACT_TOOLS) && npm ci --no-audit --no-fund
+	@touch $@
+
+contract-tools: $(CONTRACT_STAMP)
+
+# Redocly's recommended rules, as redocly.yaml sets them: an error or a
+# warning fails (a warning is either fixed or justified in redocly.yaml or
+# .redocly.lint-ignore.yaml); so does a problem in redocly.yaml itself.
+CONTRACT_LOG := build/contract
+contract-check: contract-tools
+	@mkdir -p $(CONTRACT_LOG)
+	@status=0; $(CONTRACT_TOOLS)/node_modules/.bin/redocly lint \
+		--lint-config error --max-problems 1000 docs/openapi.yaml \
+		>$(CONTRACT_LOG)/lint.log 2>&1 || status=$$?; \
+	grep -v '[║╔╚]' $(CONTRACT_LOG)/lint.log; \
+	if grep -qE '[0-9]+ warnings?\.' $(CONTRACT_LOG)/lint.log; then \
+		echo "contract-check: warnings fail the check" >&2; status=1; \
+	fi; exit $$status
+
+# The integration suite's HTTP tests through Prism's validation proxy
+# (tests/contract/proxy.sh): any violation of docs/openapi.yaml fails.
+contract-proxy: all contract-tools
+	@sh tests/contract/proxy.sh
 
 sanitize:
 	$(MAKE) VARIANT=sanitize CC=clang test-unit test-integration
