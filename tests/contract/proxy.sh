@@ -5,8 +5,8 @@
 # another file to check against).  How the exchanges
 # reach Prism, and why through tests/contract/prism_tee.py, is said there.
 #
-# The tests run: test_api.py, test_error_order.py, test_secrets.py and
-# test_clpctl.sh, which speak HTTP through CLP_URL.  Not run here:
+# The tests run: test_api.py, test_error_order.py, test_history.py,
+# test_secrets.py and test_clpctl.sh, which speak HTTP through CLP_URL.  Not run here:
 # test_nginx_front.py and test_hostile.py (raw sockets, malformed HTTP on
 # purpose, nothing an OpenAPI file describes), test_service_role.py (a
 # second stack of its own), the reliability security tests (they time
@@ -92,6 +92,7 @@ export CLP_URL
 status=0
 prove -e "$PYTHON" "$root/tests/integration/test_api.py" \
 	"$root/tests/integration/test_error_order.py" \
+	"$root/tests/integration/test_history.py" \
 	"$root/tests/integration/test_secrets.py" || status=1
 prove -e sh "$root/tests/integration/test_clpctl.sh" || status=1
 
