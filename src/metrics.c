@@ -71,6 +71,8 @@ static void	metrics_line(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	metrics_head(struct buf *, const char *, const char *,
 		    const char *);
+static void	metrics_scalar(struct buf *, const char *, const char *,
+		    const char *, _Atomic uint64_t *);
 
 bool
 metrics_init(void)
@@ -188,6 +190,15 @@ metrics_head(struct buf *out, const char *name, const char *type,
 	    type);
 }
 
+/* A series without labels, with its HELP and TYPE. */
+static void
+metrics_scalar(struct buf *out, const char *name, const char *type,
+    const char *help, _Atomic uint64_t *counter)
+{
+	metrics_head(out, name, type, help);
+	metrics_line(out, "%s %" PRIu64 "\n", name, metrics_get(counter));
+}
+
 void
 metrics_render(struct buf *out)
 {
@@ -239,26 +250,18 @@ metrics_render(struct buf *out)
 		metrics_line(out, "clp_db_errors_total{kind=\"%s\"} %" PRIu64
 		    "\n", metrics_db_error_kinds[s],
 		    metrics_get(&metrics->db_errors[s]));
-	metrics_head(out, "clp_db_reconnects_total", "counter",
-	    "Database connections made again after a failure or a loss.");
-	metrics_line(out, "clp_db_reconnects_total %" PRIu64 "\n",
-	    metrics_get(&metrics->db_reconnects));
-
-	metrics_head(out, "clp_workers_alive", "gauge",
-	    "Worker processes running.");
-	metrics_line(out, "clp_workers_alive %" PRIu64 "\n",
-	    metrics_get(&metrics->workers_alive));
-	metrics_head(out, "clp_worker_restarts_total", "counter",
-	    "Workers started again after one died.");
-	metrics_line(out, "clp_worker_restarts_total %" PRIu64 "\n",
-	    metrics_get(&metrics->worker_restarts));
-
-	metrics_head(out, "clp_token_cache_hits_total", "counter",
-	    "Bearer tokens found in a worker's cache of accepted proofs.");
-	metrics_line(out, "clp_token_cache_hits_total %" PRIu64 "\n",
-	    metrics_get(&metrics->auth_hits));
-	metrics_head(out, "clp_token_cache_misses_total", "counter",
-	    "Bearer tokens not in the cache: looked up and proved.");
-	metrics_line(out, "clp_token_cache_misses_total %" PRIu64 "\n",
-	    metrics_get(&metrics->auth_misses));
+	metrics_scalar(out, "clp_db_reconnects_total", "counter",
+	    "Database connections made again after a failure or a loss.",
+	    &metrics->db_reconnects);
+	metrics_scalar(out, "clp_workers_alive", "gauge",
+	    "Worker processes running.", &metrics->workers_alive);
+	metrics_scalar(out, "clp_worker_restarts_total", "counter",
+	    "Workers started again after one died.",
+	    &metrics->worker_restarts);
+	metrics_scalar(out, "clp_token_cache_hits_total", "counter",
+	    "Bearer tokens found in a worker's cache of accepted proofs.",
+	    &metrics->auth_hits);
+	metrics_scalar(out, "clp_token_cache_misses_total", "counter",
+	    "Bearer tokens not in the cache: looked up and proved.",
+	    &metrics->auth_misses);
 }
