@@ -1,7 +1,7 @@
 """GET /metrics (SPEC §10): only on the metrics listener; under load its
 counts are exactly the requests sent; token-cache hits and misses; a
-database error and reconnect; a worker killed with -9 is counted as a
-restart and the totals survive it; a worker's log line about a request
+database error and reconnect; workers killed with -9 are counted as
+restarts and the totals survive them; a worker's log line about a request
 carries the request's id; `promtool check metrics` accepts the text.
 
 A pool_ test: it kills a worker and holds a table lock."""
@@ -209,17 +209,21 @@ with open(os.path.join(VAR, "pool.log")) as f:
 ok(any(f'"request_id":"{rid}"' in line for line in lines),
    "the worker's log line carries the request id", lines[-3:])
 
-# ---- kill -9 a worker: restarted, counted, totals kept ----
+# ---- kill -9 every worker: restarted, counted, totals kept ----
+# Every one: a worker whose connection the server ended above and that has
+# had no request since would answer the next create-app (not safe to
+# repeat) with 503; the tests after this one get fresh workers.
 before = scrape()
-victim = workers[0]
-os.kill(victim, signal.SIGKILL)
-ok(wait_for(lambda: len(children(master)) == len(workers)
-            and victim not in children(master)), "the killed worker is replaced")
+for victim in workers:
+    os.kill(victim, signal.SIGKILL)
+    ok(wait_for(lambda: len(children(master)) == len(workers)
+                and victim not in children(master)),
+       f"the killed worker {victim} is replaced")
 ok(wait_for(lambda: scrape()["clp_workers_alive"] == len(workers)),
    "clp_workers_alive is back to the pool's size")
 after = scrape()
 d = delta(before, after)
-ok(d == {"clp_worker_restarts_total": 1},
-   "the restart is counted, and nothing else moved (the totals survive)", d)
+ok(d == {"clp_worker_restarts_total": len(workers)},
+   "each restart is counted, and nothing else moved (the totals survive)", d)
 
 done()
