@@ -37,7 +37,7 @@ endif
 
 # Every module but main.c; the unit tests link against these.
 MODULES    := log monotime utf8 points buf jsonw error validate router fcgi request token \
-              auth db ops service server pool master
+              auth db ops metrics service server pool master
 MODULE_OBJS = $(MODULES:%=$(BUILD)/%.o)
 BIN        := $(if $(filter release,$(VARIANT)),cgi-bin/clp.fcgi,$(BUILD)/clp.fcgi)
 

@@ -2,7 +2,8 @@
 # Install the Debian packages the project needs to build, run and test,
 # only those that are missing.  As root it runs apt-get; otherwise it prints
 # the one command to run and fails, so `make` stops before a confusing
-# compiler or linker error.
+# compiler or linker error.  CLP_EXTRA_PACKAGES adds packages that only CI
+# wants (.ci/run: prometheus, for promtool).
 set -eu
 
 PACKAGES="
@@ -11,7 +12,7 @@ libfcgi-dev libpq-dev libjson-c-dev libcrypt-dev libcmocka-dev
 postgresql postgresql-15 postgresql-client-15 postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl
 nginx spawn-fcgi curl openssl python3 python3-yaml shellcheck procps valgrind wrk
-"
+${CLP_EXTRA_PACKAGES:-}"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -26,6 +26,7 @@ rm -f "$var/.master-new"
 sh "$root/scripts/stack" start "$var" "$port"
 
 echo "CLP API listening on http://127.0.0.1:$port/ (logs: var/pool.log, var/nginx/)"
+echo "Metrics: http://127.0.0.1:$(cat "$var/metrics.port")/metrics"
 if [ -e "$var/.master-new" ]; then
 	rm -f "$var/.master-new"
 	echo "Master token (shown once; also in var/master.token, mode 0600):"

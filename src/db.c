@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "monotime.h"
 #include "points.h"
 
@@ -128,6 +129,7 @@ out:
 		db->backoff_ms = DB_BACKOFF_MIN_MS;
 		db->retry_at_ms = 0;
 	} else {
+		metrics_db_error(METRICS_DB_CONNECT);
 		db_drop(db);
 		db->retry_at_ms = monotime_ms() + db->backoff_ms;
 		db->backoff_ms = db->backoff_ms * 2 > DB_BACKOFF_MAX_MS ?
@@ -177,7 +179,12 @@ db_ensure(struct db *db)
 		return true;
 	if (monotime_ms() < db->retry_at_ms)
 		return false;
-	return db_connect(db);
+	if (!db_connect(db))
+		return false;
+	/* A worker's first connection is service_new()'s: one made here
+	 * follows a failure or a loss. */
+	metrics_db_reconnect();
+	return true;
 }
 
 static bool
@@ -203,13 +210,17 @@ db_classify(struct db_job *job, const PGresult *res)
 	enum clp_err err;
 
 	if (state != NULL && strcmp(state, "57014") == 0) {
-		log_error("%s: statement timeout", what);
+		metrics_db_error(METRICS_DB_STATEMENT);
+		log_msg(LOG_LEVEL_ERROR, job->request_id,
+		    "%s: statement timeout", what);
 		return CLP_ERR_UNAVAILABLE;
 	}
 	err = error_from_sqlstate(state);
 	if (err == CLP_ERR_INTERNAL) {
+		metrics_db_error(METRICS_DB_STATEMENT);
 		/* The primary message names no parameter values. */
-		log_error("%s failed: SQLSTATE %s: %s", what,
+		log_msg(LOG_LEVEL_ERROR, job->request_id,
+		    "%s failed: SQLSTATE %s: %s", what,
 		    state ? state : "none",
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
@@ -303,8 +314,8 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			job->res = NULL;
 			job->err = CLP_ERR_INTERNAL;
 			job->done = true;
-			log_error("%s: an unexpected extra result",
-			    job->stmt->name);
+			log_msg(LOG_LEVEL_ERROR, job->request_id,
+			    "%s: an unexpected extra result", job->stmt->name);
 			return true;
 		}
 		if (!sync_after[k])
@@ -353,6 +364,7 @@ db_run(struct db *db, struct db_job *const *jobs, size_t n)
 		if (!db_ensure(db))
 			return;
 		if (db_pipeline(db, jobs, n)) {
+			metrics_db_error(METRICS_DB_LOST);
 			log_warn("database connection lost");
 			db_drop(db);
 			lost++;
@@ -386,6 +398,7 @@ db_job_set(struct db_job *job, const struct db_stmt *stmt)
 	memset(job->params, 0, sizeof(job->params));
 	job->stmt = stmt;
 	job->res = NULL;
+	job->request_id = NULL;
 }
 
 const char *

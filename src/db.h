@@ -69,6 +69,9 @@ struct db_job {
 	enum clp_err	 err;
 	/* The field named by a CLV01 (invalid_field) error. */
 	char		 field[DB_FIELD_MAX];
+	/* The request's id for the job's log lines (NULL: none); set by
+	 * the caller after db_job_set(). */
+	const char	*request_id;
 };
 
 /*

@@ -27,6 +27,7 @@ static const struct {
 	[FCGI_P_CONTENT_LENGTH] = FCGI_NAME("CONTENT_LENGTH"),
 	[FCGI_P_AUTHORIZATION] = FCGI_NAME("HTTP_AUTHORIZATION"),
 	[FCGI_P_REQUEST_ID] = FCGI_NAME("HTTP_X_REQUEST_ID"),
+	[FCGI_P_METRICS] = FCGI_NAME("CLP_METRICS"),
 };
 
 static void	put_record_head(struct buf *, unsigned, unsigned, size_t);

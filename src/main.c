@@ -15,6 +15,7 @@
 #include "db.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "pool.h"
 #include "request.h"
 #include "server.h"
@@ -287,6 +288,11 @@ main(int argc, char **argv)
 	w.limits.record_ms *= 1000;
 	if (!role_allowed(o.database))
 		return 1;
+	/* Before any fork: every worker adds to the same counters. */
+	if (!metrics_init()) {
+		log_error("cannot map the metrics: %s", strerror(errno));
+		return 1;
+	}
 	w.database = o.database;
 	w.socket_path = NULL;
 	if ((o.listen == NULL || *o.listen == '\0') && stdin_is_listener()) {

@@ -1,7 +1,8 @@
 /*
  * monotime.h — milliseconds on the monotonic clock, for deadlines and
  * back-offs (the pool's restarts, the database's reconnects, a stopping
- * worker's idle connections).  Never the wall clock: it can jump.
+ * worker's idle connections); microseconds for a request's latency.
+ * Never the wall clock: it can jump.
  */
 #ifndef CLP_MONOTIME_H
 #define CLP_MONOTIME_H
@@ -9,5 +10,6 @@
 #include <stdint.h>
 
 int64_t	monotime_ms(void);
+int64_t	monotime_us(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "monotime.h"
 #include "pool.h"
 
@@ -92,6 +93,8 @@ pool_spawn(const struct pool_options *o, struct slot *s,
 		o->fn(o->arg, &pool_stop);
 		_exit(0);
 	}
+	/* started_ms is 0 until the slot's first worker. */
+	metrics_worker_started(s->started_ms != 0);
 	s->pid = pid;
 	s->started_ms = monotime_ms();
 	log_info("worker %d started", (int)pid);
@@ -108,6 +111,7 @@ pool_reap(struct slot *slots, int n, bool stopping)
 			;
 		if (i == n)
 			continue;
+		metrics_worker_exited();
 		if (WIFSIGNALED(status))
 			log_warn("worker %d killed by signal %d", (int)pid,
 			    WTERMSIG(status));
@@ -221,6 +225,7 @@ int
 pool_run_single(pool_worker_fn fn, void *arg)
 {
 	pool_worker_signals();
+	metrics_worker_started(false);
 	fn(arg, &pool_stop);
 	return 0;
 }

@@ -70,6 +70,8 @@ request_load(struct request *r)
 			*q = '\0';
 		r->path = uri;
 	}
+	r->metrics = v[FCGI_P_METRICS] != NULL &&
+	    strcmp(v[FCGI_P_METRICS], "1") == 0;
 	id = v[FCGI_P_REQUEST_ID];
 	if (request_id_valid(id))
 		memcpy(r->request_id, id, strlen(id) + 1);	/* <= 128 */
@@ -110,6 +112,15 @@ void
 request_respond(struct request *r, int status, const char *reason,
     const char *extra_headers, const struct buf *body)
 {
+	request_respond_as(r, status, reason, "application/json",
+	    extra_headers, body);
+}
+
+void
+request_respond_as(struct request *r, int status, const char *reason,
+    const char *content_type, const char *extra_headers,
+    const struct buf *body)
+{
 	char head[512], num[CLP_INT_TEXT_MAX];
 	size_t len = 0;
 
@@ -118,7 +129,8 @@ request_respond(struct request *r, int status, const char *reason,
 	    head_add(head, &len, sizeof(head), num,
 	    (size_t)clp_int_format(status, num, sizeof(num))) &&
 	    HEAD_LIT(" ") && HEAD_STR(reason) &&
-	    HEAD_LIT("\r\nContent-Type: application/json\r\nX-Request-Id: ") &&
+	    HEAD_LIT("\r\nContent-Type: ") && HEAD_STR(content_type) &&
+	    HEAD_LIT("\r\nX-Request-Id: ") &&
 	    HEAD_STR(r->request_id) && HEAD_LIT("\r\nContent-Length: ") &&
 	    head_add(head, &len, sizeof(head), num,
 	    (size_t)clp_int_format((int64_t)buf_len(body), num,
@@ -126,12 +138,14 @@ request_respond(struct request *r, int status, const char *reason,
 	    HEAD_LIT("\r\n") &&
 	    (extra_headers == NULL || HEAD_STR(extra_headers)) &&
 	    HEAD_LIT("\r\n"))) {
-		log_error("response head too long");
+		log_msg(LOG_LEVEL_ERROR, r->request_id,
+		    "response head too long");
 		return;
 	}
 	if (!fcgi_respond(r->fcgi, r->out, head, len, buf_data(body),
 	    buf_len(body)))
-		log_error("response too long for the connection's buffer");
+		log_msg(LOG_LEVEL_ERROR, r->request_id,
+		    "response too long for the connection's buffer");
 	/* The values were the stream's request, wiped with it: no pointer
 	 * to them (the Authorization above all) outlives the answer. */
 	r->method = r->path = r->query = r->content_type = NULL;

@@ -26,6 +26,10 @@ struct request {
 	const char		*content_type;
 	const char		*authorization;
 	char			 request_id[REQUEST_ID_MAX + 1];
+	/* From the metrics listener (nginx/clp-metrics.conf), which alone
+	 * sets CLP_METRICS: a client's headers arrive as HTTP_*, so no
+	 * request to the API's port can pass for one. */
+	bool			 metrics;
 	bool			 body_too_large;
 	const char		*body;	/* fcgi.c's bytes, until the answer */
 	size_t			 body_len;
@@ -39,6 +43,10 @@ void	request_load(struct request *);
  */
 void	request_respond(struct request *, int status, const char *reason,
 	    const char *extra_headers, const struct buf *body);
+/* The same with another Content-Type (the metrics' text format). */
+void	request_respond_as(struct request *, int status, const char *reason,
+	    const char *content_type, const char *extra_headers,
+	    const struct buf *body);
 /*
  * The body with its 16 KiB cap: too large when CONTENT_LENGTH says so or
  * when data holds more than the cap (fcgi.c keeps one byte past it).

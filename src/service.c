@@ -9,6 +9,8 @@
 #include "db.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
+#include "monotime.h"
 #include "ops.h"
 #include "router.h"
 #include "service.h"
@@ -40,10 +42,14 @@ struct service_call {
 	/* The error waiting for the caller's level (validation, bad_id). */
 	enum clp_err		 invalid;
 	struct db_job		 job;
+	int64_t			 begun_us;	/* for its latency */
 };
 
+static void		answer(struct service *, struct service_call *, int,
+			    const char *, const char *);
 static void		respond(struct service *, struct service_call *, int,
 			    const char *);
+static void		serve_metrics(struct service *, struct request *);
 static void		finish(struct service *, struct service_call *,
 			    enum clp_err, const char *, const char *);
 static void		validated(struct service_call *);
@@ -117,7 +123,18 @@ service_error_body(struct buf *w, enum clp_err err, const char *field)
 	jsonw_lit(w, "}}");
 }
 
-/* svc->out as the answer, with the status's reason and headers. */
+/* svc->out as the answer; every answer to a request goes here, and is
+ * counted here. */
+static void
+answer(struct service *svc, struct service_call *c, int status,
+    const char *reason, const char *headers)
+{
+	request_respond(c->req, status, reason, headers, &svc->out);
+	metrics_request(c->route != NULL ? c->route->op : METRICS_NO_ROUTE,
+	    status, monotime_us() - c->begun_us);
+}
+
+/* A success: the status's reason and headers. */
 static void
 respond(struct service *svc, struct service_call *c, int status,
     const char *headers)
@@ -127,7 +144,7 @@ respond(struct service *svc, struct service_call *c, int status,
 
 	if (status == 503 && headers == NULL)
 		headers = "Retry-After: 1\r\n";
-	request_respond(c->req, status, reason, headers, &svc->out);
+	answer(svc, c, status, reason, headers);
 }
 
 /* An error's answer, and the end of the call: its secrets are wiped. */
@@ -152,8 +169,7 @@ finish(struct service *svc, struct service_call *c, enum clp_err err,
 		    "internal error answered");
 	if (err != CLP_OK) {
 		service_error_body(&svc->out, err, field);
-		request_respond(c->req, e->status, e->reason, headers,
-		    &svc->out);
+		answer(svc, c, e->status, e->reason, headers);
 	}
 	db_job_clear(&c->job);
 	explicit_bzero(&c->token, sizeof(c->token));
@@ -217,9 +233,11 @@ service_prepare(struct auth *auth, struct service_call *c,
 	if (!token_parse_bearer(req->authorization, &c->token))
 		return CLP_ERR_UNAUTHORIZED;
 	if (!auth_cached(auth, &c->token, c->proof, sizeof(c->proof))) {
+		metrics_auth_cache(false);
 		c->next = SERVICE_NEXT_AUTH_LOOKUP;
 		return CLP_OK;
 	}
+	metrics_auth_cache(true);
 	c->proof_cached = true;
 	validated(c);
 	return CLP_OK;
@@ -286,17 +304,57 @@ submit(struct service *svc, struct service_call *c)
 	}
 	call_args(c, &a);
 	db_job_set(&c->job, &op->stmt);
+	c->job.request_id = c->req->request_id;
 	op->bind(&c->job, &a);
 	return true;
+}
+
+/*
+ * The metrics listener's only page, GET /metrics (SPEC §10).  It is
+ * answered by any worker: the counters are every worker's.  Not counted
+ * among the requests.
+ */
+static void
+serve_metrics(struct service *svc, struct request *req)
+{
+	static const char text_format[] = "text/plain; version=0.0.4; "
+	    "charset=utf-8";
+	bool page = req->path != NULL && strcmp(req->path, "/metrics") == 0;
+	enum clp_err err = CLP_ERR_NOT_FOUND;
+	const char *headers = NULL;
+
+	if (page && req->method != NULL && strcmp(req->method, "GET") == 0) {
+		buf_reset(&svc->out);
+		metrics_render(&svc->out);
+		if (!buf_failed(&svc->out)) {
+			request_respond_as(req, 200, "OK", text_format, NULL,
+			    &svc->out);
+			return;
+		}
+		err = CLP_ERR_INTERNAL;
+	} else if (page) {
+		err = CLP_ERR_METHOD_NOT_ALLOWED;
+		headers = "Allow: GET\r\n";
+	}
+	service_error_body(&svc->out, err, NULL);
+	request_respond(req, error_info(err)->status, error_info(err)->reason,
+	    headers, &svc->out);
 }
 
 bool
 service_begin(struct service *svc, struct service_call *c,
     struct request *req)
 {
+	int64_t begun_us = monotime_us();
 	const char *allow;
-	enum clp_err err = service_prepare(&svc->auth, c, req, &allow);
+	enum clp_err err;
 
+	if (req->metrics) {
+		serve_metrics(svc, req);
+		return false;
+	}
+	err = service_prepare(&svc->auth, c, req, &allow);
+	c->begun_us = begun_us;	/* service_prepare() clears the call */
 	if (err != CLP_OK) {
 		finish(svc, c, err, NULL, allow);
 		return false;

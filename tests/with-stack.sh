@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs a command against a throwaway service: a PostgreSQL cluster, the
 # worker pool (CLP_WORKERS, default 2) and the dev nginx on a free port, in
-# a temp dir.  The command gets CLP_URL, CLP_TOKEN_FILE (the master token),
-# CLP_VAR (pids and logs), CLP_ADMIN_DB, CLP_SERVICE_DB, CLP_VECTORS and
-# PYTHON; whatever happens, the service is stopped and the dir removed.
+# a temp dir.  The command gets CLP_URL, CLP_METRICS_URL (GET /metrics on
+# its own port), CLP_TOKEN_FILE (the master token), CLP_VAR (pids and
+# logs), CLP_ADMIN_DB, CLP_SERVICE_DB, CLP_VECTORS and PYTHON; whatever happens, the service is stopped and the dir removed.
 #
 #   sh tests/with-stack.sh COMMAND [ARG...]
 set -eu
@@ -34,12 +34,13 @@ port=$("$PYTHON" "$root/tests/integration/free_port.py")
 CLP_WORKERS=${CLP_WORKERS:-2} sh "$root/scripts/stack" start "$var" "$port"
 
 CLP_URL="http://127.0.0.1:$port"
+CLP_METRICS_URL="http://127.0.0.1:$(cat "$var/metrics.port")/metrics"
 CLP_TOKEN_FILE="$var/master.token"
 CLP_VAR="$var"
 CLP_ADMIN_DB=$(sh "$root/scripts/pg-cluster" conninfo "$var/pg")
 CLP_SERVICE_DB=$(sh "$root/scripts/pg-cluster" conninfo "$var/pg" clp_service)
 CLP_VECTORS="${CLP_VECTORS:-$root/../shared/vectors/points.csv}"
-export PYTHON CLP_URL CLP_TOKEN_FILE CLP_VAR CLP_ADMIN_DB CLP_SERVICE_DB \
+export PYTHON CLP_URL CLP_METRICS_URL CLP_TOKEN_FILE CLP_VAR CLP_ADMIN_DB CLP_SERVICE_DB \
 	CLP_VECTORS
 
 "$@"

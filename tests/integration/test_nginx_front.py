@@ -12,7 +12,9 @@ raw socket (TLS where the site is) to:
   nopool    nginx/compose.conf with no worker pool behind it (502 -> 503);
 
 the last three rendered the way deploy/check renders them, in a temp dir,
-on free loopback ports, in front of the stack's pool.
+on free loopback ports, in front of the stack's pool.  Each config's
+metrics listener (nginx/clp-metrics.conf) answers GET /metrics; its API
+port answers 404 for it.
 
 Then: limit_req and limit_conn answer the JSON 429 (dev, from 127.0.0.2:
 the dev config does not count 127.0.0.1), a body that stops arriving is
@@ -103,6 +105,7 @@ def req(method, path, version="HTTP/1.1", headers=(), body=b""):
 tmp = tempfile.mkdtemp(prefix="clp-front.")
 os.chmod(tmp, 0o755)
 procs = []
+METRICS_PORTS = {"dev": int(os.environ["CLP_METRICS_URL"].split(":")[2].split("/")[0])}
 
 
 def render(site, subst, name):
@@ -111,13 +114,15 @@ def render(site, subst, name):
     for sub in ("clp", "logs", "tmp"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     for snippet in ("clp-http.conf", "clp-server.conf", "clp-limit.conf",
-                    "clp-errors.conf"):
+                    "clp-errors.conf", "clp-metrics.conf"):
         shutil.copy(os.path.join(ROOT, "nginx", snippet), os.path.join(d, "clp"))
     with open(os.path.join(ROOT, "nginx", site)) as f:
         text = f.read().replace("/etc/nginx/clp/", d + "/clp/")
     text = text.replace("/var/log/nginx/", d + "/logs/")
     text = text.replace("access_log /dev/stdout", f"access_log {d}/logs/access.log")
-    for a, b in subst:
+    METRICS_PORTS[name] = free_port()
+    for a, b in subst + [("listen 127.0.0.1:9180;",
+                          f"listen 127.0.0.1:{METRICS_PORTS[name]};")]:
         assert a in text, (site, a)
         text = text.replace(a, b)
     with open(os.path.join(d, "site.conf"), "w") as f:
@@ -171,7 +176,8 @@ render("compose.conf", [("listen 8080;", f"listen 127.0.0.1:{COMPOSE_PORT};"),
 render("compose.conf", [("listen 8080;", f"listen 127.0.0.1:{NOPOOL_PORT};"),
                         ("/run/clp/clp.sock", os.path.join(tmp, "none.sock"))],
        "nopool")
-for port in (TLS_PORT, PLAIN_PORT, COMPOSE_PORT, NOPOOL_PORT):
+for port in (TLS_PORT, PLAIN_PORT, COMPOSE_PORT, NOPOOL_PORT,
+             METRICS_PORTS["tls"], METRICS_PORTS["compose"]):
     ok(wait_listening(port), f"nginx listening on {port}",
        [p.poll() for p in procs])
 
@@ -232,6 +238,13 @@ for server, port, tls in SERVERS:
     ok(resp is not None and resp.status == 200 and
        (resp.header("Strict-Transport-Security") is not None) == tls,
        f"{server}: /healthz 200" + (" with HSTS" if tls else " without HSTS"), raw[:400])
+    resp, raw = send(port, req("GET", "/metrics"), tls=tls)
+    check(f"{server}: /metrics on the API's port", resp, raw, 404, "not_found", tls=tls)
+    resp, raw = send(METRICS_PORTS[server], req("GET", "/metrics"))
+    ok(resp is not None and resp.status == 200
+       and (resp.header("Content-Type") or "").startswith("text/plain; version=0.0.4")
+       and b'\nclp_requests_total{route="health",status="200"} ' in raw,
+       f"{server}: GET /metrics on its metrics listener", raw[:400])
 
 # The redirect server of clp.conf (plain HTTP): JSON errors too, no HSTS.
 for name, payload, status, code, _ in TRIGGERS[:2] + TRIGGERS[11:12]:
