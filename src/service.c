@@ -17,6 +17,8 @@
 
 /* The apps list is the largest body; this bounds it (about 20,000 apps). */
 #define SERVICE_BODY_MAX	(4u * 1024 * 1024)
+/* An answer's extra headers with the access log's route and app. */
+#define SERVICE_LOG_HEADERS_MAX	384
 
 struct service {
 	struct db		 db;
@@ -34,6 +36,8 @@ struct service_call {
 	struct token		 token;
 	char			 proof[TOKEN_HASH_MAX];	/* crypt(secret, setting) */
 	bool			 proof_cached;	/* from the cache, not computed */
+	/* The database accepted the proof: the access log may name the app. */
+	bool			 caller_known;
 	/* A new token's secret and hash (create_app, rotate_token). */
 	char			 secret[TOKEN_SECRET_LEN + 1];
 	char			 new_hash[TOKEN_HASH_MAX];
@@ -57,8 +61,7 @@ static void		call_args(const struct service_call *,
 			    struct op_args *);
 static bool		submit(struct service *, struct service_call *);
 static bool		resume(struct service *, struct service_call *);
-static void		note_proof(struct service *,
-			    const struct service_call *);
+static void		note_proof(struct service *, struct service_call *);
 static enum clp_err	make_token(struct service_call *);
 
 struct service *
@@ -129,7 +132,20 @@ static void
 answer(struct service *svc, struct service_call *c, int status,
     const char *reason, const char *headers)
 {
-	request_respond(c->req, status, reason, headers, &svc->out);
+	/* SPEC §10: nginx's access log line names the route and the app; it
+	 * takes them from these headers and hides them from the client
+	 * (nginx/clp-server.conf).  The app only once the database accepted
+	 * its proof: a claimed id is no caller. */
+	char extra[SERVICE_LOG_HEADERS_MAX];
+	int n = snprintf(extra, sizeof(extra), "%sX-Clp-Route: %s\r\n%s%s%s",
+	    headers != NULL ? headers : "",
+	    c->op != NULL ? c->op->stmt.name : "none",
+	    c->caller_known ? "X-Clp-App: " : "",
+	    c->caller_known ? c->token.app_id : "",
+	    c->caller_known ? "\r\n" : "");
+
+	request_respond(c->req, status, reason,
+	    n > 0 && (size_t)n < sizeof(extra) ? extra : headers, &svc->out);
 	metrics_request(c->route != NULL ? c->route->op : METRICS_NO_ROUTE,
 	    status, monotime_us() - c->begun_us);
 }
@@ -372,7 +388,7 @@ service_begin(struct service *svc, struct service_call *c,
  * (503, 500): nothing is known.
  */
 static void
-note_proof(struct service *svc, const struct service_call *c)
+note_proof(struct service *svc, struct service_call *c)
 {
 	switch (c->job.err) {
 	case CLP_ERR_UNAUTHORIZED:
@@ -383,6 +399,7 @@ note_proof(struct service *svc, const struct service_call *c)
 	case CLP_ERR_INTERNAL:
 		break;
 	default:
+		c->caller_known = true;
 		if (!c->proof_cached)
 			auth_remember(&svc->auth, &c->token, c->proof);
 		break;
