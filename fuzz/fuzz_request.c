@@ -386,7 +386,17 @@ check_input(const struct input *in, unsigned fields)
 	size_t cps;
 	bool ctl;
 
-	CHECK((in->present & fields) == fields, "every field present");
+	CHECK((in->present & fields & ~VALIDATE_OPTIONAL) ==
+	    (fields & ~VALIDATE_OPTIONAL), "every required field present");
+	if (in->present & FIELD_BIT(FIELD_LIMIT))
+		CHECK(in->limit >= 1 && in->limit <= VALIDATE_LIMIT_MAX,
+		    "limit range");
+	if (in->present & FIELD_BIT(FIELD_CURSOR))
+		CHECK(strlen(in->cursor) >= 1 &&
+		    strlen(in->cursor) <= VALIDATE_CURSOR_MAX &&
+		    strspn(in->cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_") ==
+		    strlen(in->cursor), "cursor alphabet");
 	if (fields & FIELD_BIT(FIELD_USER_ID))
 		CHECK(in->user_id >= 1, "user_id range");
 	if (fields & FIELD_BIT(FIELD_ORDER_ID))
