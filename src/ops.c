@@ -69,7 +69,9 @@ static enum clp_err	answer_rotate_token(const struct db_job *,
  * Reads may share one transaction in a batch; a write has its own.  Safe
  * to repeat after a lost connection: all but create_app and delete_app,
  * whose second run would answer app_name_taken / app_not_found (an order
- * replays, a rotation accepts its own repeat, sql/007).
+ * replays, a rotation accepts its own repeat, sql/007).  A replica may
+ * answer the customer reads (the last column); writes and the apps
+ * endpoints (the caller's own rows) always go to the primary.
  */
 static const struct op_def ops[OP__COUNT] = {
 	[OP_HEALTH] = { { "health", "SELECT 1", 0, true, true },
@@ -83,7 +85,7 @@ static const struct op_def ops[OP__COUNT] = {
 	[OP_BALANCE] = { { "balance",
 	    "SELECT user_id, balance_hundredths, orders, returned_orders"
 	    " FROM clp_api.balance($1, $2, $3)", 3, true, true },
-	    LEVEL_READ, false, false, bind_balance, answer_balance },
+	    LEVEL_READ, false, false, bind_balance, answer_balance, true },
 	[OP_RECORD_ORDER] = { { "record_order",
 	    "SELECT order_id, user_id, points_hundredths, replayed"
 	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true,
