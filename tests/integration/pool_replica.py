@@ -26,28 +26,16 @@ FCGI = os.environ.get("CLP_FCGI") or os.path.join(
     os.path.dirname(__file__), "..", "..", "cgi-bin", "clp.fcgi")
 SERVICE_DB = os.environ["CLP_SERVICE_DB"]
 PRIMARY_DIR = os.path.join(VAR, "pg")
-AS_ROOT = os.getuid() == 0
 # Slow under valgrind: generous waits, nothing timed.
 WAIT = 60
+PG_CLUSTER = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "pg-cluster")
 
 
-def pg_bindir():
-    if os.environ.get("PG_BINDIR"):
-        return os.environ["PG_BINDIR"]
-    if os.path.exists("/usr/lib/postgresql/15/bin/pg_ctl"):
-        return "/usr/lib/postgresql/15/bin"
-    return subprocess.run(["pg_config", "--bindir"], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-BIN = pg_bindir()
-
-
-def as_pg(cmd, **kw):
-    """A server-side command as the cluster's OS user (postgres as root)."""
-    if AS_ROOT:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+def pg_cluster(*args):
+    r = subprocess.run(["sh", PG_CLUSTER] + list(args), capture_output=True, text=True)
+    if r.returncode != 0:
+        print("".join(f"# {line}\n" for line in r.stderr.splitlines()), end="")
+    return r.returncode == 0
 
 
 def psql_on(conninfo, sql):
@@ -62,47 +50,21 @@ def calls(conninfo, fn):
                                  f" WHERE schemaname = 'clp_api' AND funcname = '{fn}'"))
 
 
-with open(os.path.join(PRIMARY_DIR, "port")) as f:
-    primary_port = f.read().strip()
 replica_dir = os.path.join(VAR, "replica")
-replica_data = os.path.join(replica_dir, "data")
-replica_port = subprocess.run([os.environ["PYTHON"],
-                               os.path.join(os.path.dirname(__file__), "free_port.py")],
-                              check=True, capture_output=True, text=True).stdout.strip()
-pg_user = "postgres" if AS_ROOT else subprocess.run(["id", "-un"], capture_output=True,
-                                                    text=True).stdout.strip()
-REPLICA_ADMIN = f"host={replica_dir} port={replica_port} dbname=clp user={pg_user}"
-REPLICA_SERVICE = f"host={replica_dir} port={replica_port} dbname=clp user=clp_service"
 
 
-def replica_ctl(action):
-    r = as_pg([os.path.join(BIN, "pg_ctl"), action, "-w", "-t", "60", "-s", "-D", replica_data,
-               "-m", "fast", "-l", os.path.join(replica_dir, "postgres.log")])
-    if r.returncode != 0:
-        print(f"# pg_ctl {action}: {r.stderr.strip()}")
-    return r.returncode == 0
+def conninfo(user):
+    return subprocess.run(["sh", PG_CLUSTER, "conninfo", replica_dir] + ([user] if user else []),
+                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def make_replica():
-    """A hot standby of the test cluster, as an operator would make one."""
+    """A hot standby of the test cluster, as docs/SCALING.md makes one."""
     # Counted on both servers from here on (the replica copies the setting).
     psql_on(ADMIN_DB, "ALTER SYSTEM SET track_functions = 'all'")
     psql_on(ADMIN_DB, "SELECT pg_reload_conf()")
-    os.mkdir(replica_dir, 0o700)
-    if AS_ROOT:
-        shutil.chown(replica_dir, "postgres", "postgres")
-    r = as_pg([os.path.join(BIN, "pg_basebackup"), "-h", PRIMARY_DIR, "-p", primary_port,
-               "-U", pg_user, "-D", replica_data, "-R", "-X", "stream", "-c", "fast"])
-    if not ok(r.returncode == 0, "pg_basebackup -R made a replica of the test cluster", r.stderr):
-        return False
-    # Its own port and socket; the rest (loopback only, 0700 socket dir)
-    # is the primary's configuration, copied.
-    with open(os.path.join(replica_data, "postgresql.conf"), "a") as f:
-        f.write(f"\n# The replica of tests/integration/pool_replica.py\nport = {replica_port}\n"
-                f"unix_socket_directories = '{replica_dir}'\nhot_standby = on\n")
-    return ok(replica_ctl("start"), "the replica starts") and \
-        ok(psql_on(REPLICA_ADMIN, "SELECT pg_is_in_recovery()") == "t",
-           "it is a standby in recovery")
+    return ok(pg_cluster("replica", replica_dir, PRIMARY_DIR),
+              "pg-cluster replica: pg_basebackup -R, started")
 
 
 def replayed(app_id, live):
@@ -168,6 +130,9 @@ pool = None
 log_path = os.path.join(VAR, "replica-pool.log")
 try:
     if make_replica():
+        REPLICA_ADMIN, REPLICA_SERVICE = conninfo(None), conninfo("clp_service")
+        ok(psql_on(REPLICA_ADMIN, "SELECT pg_is_in_recovery()") == "t",
+           "it is a standby in recovery")
         reader = create_app("Can_Read")
         relevelled = create_app("Can_Read")
         victim = create_app("Can_Read")
@@ -224,7 +189,7 @@ try:
                     WAIT), "replay resumed: the replica catches up")
 
         # The replica stops: reads fall back to the primary, writes go on.
-        ok(replica_ctl("stop"), "the replica stopped")
+        ok(pg_cluster("stop", replica_dir), "the replica stopped")
         st, body = record_order(sock, writer["token"], user, 200)
         ok(st == 201, "a write with the replica down: 201", (st, body))
         statuses, on_primary, _ = served_where(sock, reader["token"], user, replica_up=False)
@@ -236,7 +201,7 @@ try:
 
         # Back: the worker reconnects (db.c's back-off, at most 1 s) and
         # the reads return to the replica.
-        ok(replica_ctl("start"), "the replica started again")
+        ok(pg_cluster("start", replica_dir), "the replica started again")
         ok(wait_for(lambda: get_balance(sock, reader["token"], user)[0] == 200
                     and reading_on_replica(), WAIT),
            "the worker reads on the replica again once it is back")
@@ -263,8 +228,7 @@ finally:
         except subprocess.TimeoutExpired:
             pool.kill()
             ok(False, "the replica pool stops cleanly")
-    if os.path.exists(replica_data):
-        replica_ctl("stop")
+    pg_cluster("stop", replica_dir)
     shutil.rmtree(replica_dir, ignore_errors=True)
     psql_on(ADMIN_DB, "ALTER SYSTEM RESET track_functions")
     psql_on(ADMIN_DB, "SELECT pg_reload_conf()")
