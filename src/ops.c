@@ -75,13 +75,13 @@ static enum clp_err	answer_rotate_token(const struct db_job *,
  */
 static const struct op_def ops[OP__COUNT] = {
 	[OP_HEALTH] = { { "health", "SELECT 1", 0, true, true },
-	    NULL, false, false, bind_health, answer_health },
+	    NULL, false, false, bind_health, answer_health, false },
 	[OP_AUTH_LOOKUP] = { { "auth_lookup",
 	    "SELECT token_setting FROM clp_api.auth_lookup($1)", 1, true,
-	    true }, NULL, false, false, bind_auth_lookup, NULL },
+	    true }, NULL, false, false, bind_auth_lookup, NULL, false },
 	[OP_AUTHORIZE] = { { "authorize",
 	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true },
-	    NULL, false, false, bind_authorize, NULL },
+	    NULL, false, false, bind_authorize, NULL, false },
 	[OP_BALANCE] = { { "balance",
 	    "SELECT user_id, balance_hundredths, orders, returned_orders"
 	    " FROM clp_api.balance($1, $2, $3)", 3, true, true },
@@ -90,33 +90,35 @@ static const struct op_def ops[OP__COUNT] = {
 	    "SELECT order_id, user_id, points_hundredths, replayed"
 	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true,
 	    false }, LEVEL_MODIFY, false, false, bind_record_order,
-	    answer_record_order },
+	    answer_record_order, false },
 	[OP_RETURN_ORDER] = { { "return_order",
 	    "SELECT order_id, user_id, points_revoked_hundredths, replayed"
 	    " FROM clp_api.return_order($1, $2, $3)", 3, true, false },
 	    LEVEL_MODIFY, false, false, bind_return_order,
-	    answer_return_order },
+	    answer_return_order, false },
 	[OP_CREATE_APP] = { { "create_app",
 	    "SELECT app_id, application_name, access_level, created_at"
 	    " FROM clp_api.create_app($1, $2, $3, $4, $5)", 5, false,
 	    false }, LEVEL_MASTER, true, false, bind_create_app,
-	    answer_create_app },
+	    answer_create_app, false },
 	[OP_LIST_APPS] = { { "list_apps",
 	    "SELECT app_id, application_name, access_level, created_at"
 	    " FROM clp_api.list_apps($1, $2)", 2, true, true },
-	    LEVEL_MASTER, false, false, bind_list_apps, answer_list_apps },
+	    LEVEL_MASTER, false, false, bind_list_apps, answer_list_apps,
+	    false },
 	[OP_SET_LEVEL] = { { "set_level",
 	    "SELECT app_id, application_name, access_level"
 	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true, false },
-	    LEVEL_MASTER, false, false, bind_set_level, answer_set_level },
+	    LEVEL_MASTER, false, false, bind_set_level, answer_set_level,
+	    false },
 	[OP_DELETE_APP] = { { "delete_app",
 	    "SELECT app_id, deleted FROM clp_api.delete_app($1, $2, $3)", 3,
 	    false, false }, LEVEL_MASTER, false, false, bind_app_id,
-	    answer_delete_app },
+	    answer_delete_app, false },
 	[OP_ROTATE_TOKEN] = { { "rotate_token",
 	    "SELECT app_id FROM clp_api.rotate_token($1, $2, $3, $4)", 4,
 	    true, false }, LEVEL_MASTER, true, true, bind_rotate_token,
-	    answer_rotate_token },
+	    answer_rotate_token, false },
 };
 
 const struct op_def *
