@@ -13,9 +13,14 @@ interleaved repetitions (the median of each is reported):
   overhead  nginx alone (return 200: the HTTP floor), and reads with a cold
             token cache (every request a different app) vs warm
 
-and prints one table (requests/s, p50/p99, the R ratios, CPU per request
+It prints one table (requests/s, p50/p99, the R ratios, CPU per request
 split by nginx / workers / PostgreSQL, worker RSS, errors), also written as
 JSON to bench/results/latest.json.  Run from the repository root.
+
+With --replica, a streaming replica of the cluster (scripts/pg-cluster
+replica) takes the pool's balance reads (CLP_READ_DATABASE_URL); its CPU
+is counted as "replica" in the JSON (the table's postgres is the
+primary's).
 """
 import argparse
 import json
@@ -92,10 +97,13 @@ class Servers:
             return int(f.readline())
 
     def snapshot(self):
-        return {"nginx": tree_ticks(self.pid("nginx.pid")),
+        snap = {"nginx": tree_ticks(self.pid("nginx.pid")),
                 "workers": tree_ticks(self.pid("pool.pid")),
                 "postgres": tree_ticks(self.pid("pg/data/postmaster.pid")),
                 "machine": machine_busy()}
+        if os.path.exists(os.path.join(self.var, "replica")):
+            snap["replica"] = tree_ticks(self.pid("replica/data/postmaster.pid"))
+        return snap
 
     def worker_rss_kib(self):
         rss = []
@@ -253,6 +261,8 @@ def main():
     ap.add_argument("--cold-apps", type=int, default=2000)
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.json"))
     ap.add_argument("--only", default="", help="comma list of cases to run")
+    ap.add_argument("--replica", action="store_true",
+                    help="reads from a streaming replica (docs/SCALING.md)")
     a = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="clp-bench.")
@@ -278,6 +288,8 @@ def main():
         print(f"loaded {a.customers} customers, {loaded_orders} orders in {load_s:.1f} s",
               file=sys.stderr)
         reader, writer, cold_tokens, hashes = setup_apps(url, admin, var, a.cold_apps)
+        if a.replica:
+            start_replica(stack, var, port, env)
         floor = floor_nginx(var, floor_port)
         servers = Servers(var)
         logdir = os.path.join(tmp, "pgbench-logs")
@@ -370,7 +382,25 @@ def main():
             floor.terminate()
             floor.wait()
         subprocess.run(stack + ["stop", var], env=env)
+        subprocess.run(["sh", os.path.join(ROOT, "scripts", "pg-cluster"), "stop",
+                        os.path.join(var, "replica")])
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def start_replica(stack, var, port, env):
+    """A replica made after the load (so it copies it), caught up, then the
+    pool restarted with it for reads."""
+    pg_cluster = ["sh", os.path.join(ROOT, "scripts", "pg-cluster")]
+    replica = os.path.join(var, "replica")
+    run(pg_cluster + ["replica", replica, os.path.join(var, "pg")])
+    primary = run(pg_cluster + ["conninfo", os.path.join(var, "pg")]).stdout.strip()
+    lsn = psql(primary, "SELECT pg_current_wal_lsn()")
+    admin = run(pg_cluster + ["conninfo", replica]).stdout.strip()
+    while psql(admin, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'") != "t":
+        time.sleep(0.2)
+    read_url = run(pg_cluster + ["conninfo", replica, "clp_service"]).stdout.strip()
+    run(stack + ["start", var, str(port)], env=dict(env, CLP_READ_DATABASE_URL=read_url))
+    print("reads go to a replica of the cluster", file=sys.stderr)
 
 
 def best(cases, prefix):

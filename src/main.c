@@ -30,6 +30,7 @@
 struct options {
 	const char	*listen;
 	const char	*database;
+	const char	*read_database;	/* a replica for reads, or NULL */
 	const char	*socket_mode;
 	const char	*token_file;	/* init-master */
 	const char	*token_out;	/* init-master */
@@ -42,6 +43,7 @@ struct options {
 struct worker_arg {
 	int			 listen_fd;
 	const char		*database;
+	const char		*read_database;
 	const char		*socket_path;	/* a unix socket's path, or NULL */
 	struct server_limits	 limits;
 };
@@ -110,6 +112,9 @@ usage(FILE *f)
 "(default: libpq's PG* variables), never an option: a command line is\n"
 "visible to every local user.  The pool refuses to start as a superuser\n"
 "or as a role holding any privilege on a table (use clp_service).\n"
+"env CLP_READ_DATABASE_URL (optional): a streaming replica of it, same\n"
+"login rules; balance and history reads go there (the caller is still\n"
+"checked on the primary), and to the primary while it is down.\n"
 "\n"
 "init-master: connects with CLP_DATABASE_URL as the migrating admin and\n"
 "creates the single MasterApp.  The token is generated, or read from the\n"
@@ -158,7 +163,7 @@ serve(void *arg, volatile sig_atomic_t *stop)
 	const struct worker_arg *w = arg;
 	struct service *svc;
 
-	if ((svc = service_new(w->database)) == NULL) {
+	if ((svc = service_new(w->database, w->read_database)) == NULL) {
 		log_error("out of memory");
 		return;
 	}
@@ -241,6 +246,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.listen = getenv("CLP_LISTEN");
 	o.database = getenv("CLP_DATABASE_URL");
+	o.read_database = getenv("CLP_READ_DATABASE_URL");
 	o.socket_mode = getenv("CLP_SOCKET_MODE") ? getenv("CLP_SOCKET_MODE") :
 	    DEFAULT_SOCKET_MODE;
 	o.token_file = getenv("CLP_MASTER_TOKEN_FILE");
@@ -286,7 +292,8 @@ main(int argc, char **argv)
 		return 2;
 	w.limits.idle_ms *= 1000;
 	w.limits.record_ms *= 1000;
-	if (!role_allowed(o.database))
+	if (!role_allowed(o.database) || (o.read_database != NULL &&
+	    *o.read_database != '\0' && !role_allowed(o.read_database)))
 		return 1;
 	/* Before any fork: every worker adds to the same counters. */
 	if (!metrics_init()) {
@@ -294,6 +301,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	w.database = o.database;
+	w.read_database = o.read_database;
 	w.socket_path = NULL;
 	if ((o.listen == NULL || *o.listen == '\0') && stdin_is_listener()) {
 		w.listen_fd = STDIN_FILENO;

@@ -63,6 +63,10 @@ struct op_def {
 	enum clp_err	(*answer)(const struct db_job *,
 			    const struct op_args *, struct buf *out,
 			    int *status);
+	/* A read a streaming replica may answer (CLP_READ_DATABASE_URL):
+	 * its rows may lag the primary by the replay delay (SPEC §10).  The
+	 * caller is still checked on the primary in the same batch. */
+	bool		 replica_ok;
 };
 
 const struct op_def	*ops_get(enum op);

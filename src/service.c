@@ -1,6 +1,15 @@
 /*
  * service.c — a request end to end (see service.h): the SPEC's order of
  * errors, then the operation's row (ops.c) bound, run and answered.
+ *
+ * With a replica (CLP_READ_DATABASE_URL), a read its row marks replica_ok
+ * runs there, and the primary runs authorize for the same caller in the
+ * same batch: a replica replays the primary's changes with a delay, and
+ * only the primary knows that an app was deleted, rotated or re-levelled a
+ * moment ago (SPEC §2: at once).  The replica's rows are the answer only if
+ * the primary accepted the caller.  A read the replica could not answer
+ * (down: 503 from db.c) or refused (401/403: an app it has not seen yet)
+ * runs on the primary instead, in the same batch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +31,8 @@
 
 struct service {
 	struct db		 db;
+	struct db		 replica;	/* the reads' (replica_ok) */
+	bool			 has_replica;
 	struct auth		 auth;
 	struct buf		 out;	/* one response body at a time */
 	const struct db_stmt	*stmts[OP__COUNT];
@@ -47,6 +58,9 @@ struct service_call {
 	enum clp_err		 invalid;
 	struct db_job		 job;
 	int64_t			 begun_us;	/* for its latency */
+	/* The read on the replica; job is then its authorize. */
+	struct db_job		 read;
+	bool			 on_replica;
 };
 
 static void		answer(struct service *, struct service_call *, int,
@@ -59,13 +73,17 @@ static void		finish(struct service *, struct service_call *,
 static void		validated(struct service_call *);
 static void		call_args(const struct service_call *,
 			    struct op_args *);
+static void		bind_job(struct service_call *, struct db_job *,
+			    const struct op_def *);
 static bool		submit(struct service *, struct service_call *);
+static void		run_replica_reads(struct service *,
+			    struct service_call *const *, size_t);
 static bool		resume(struct service *, struct service_call *);
 static void		note_proof(struct service *, struct service_call *);
 static enum clp_err	make_token(struct service_call *);
 
 struct service *
-service_new(const char *conninfo)
+service_new(const char *conninfo, const char *read_conninfo)
 {
 	struct service *svc = calloc(1, sizeof(*svc));
 	size_t i;
@@ -79,6 +97,14 @@ service_new(const char *conninfo)
 	auth_init(&svc->auth);
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);
+	/* The same login rules; while it is down the reads go to the
+	 * primary, and db.c's back-off spaces the reconnects. */
+	svc->has_replica = read_conninfo != NULL && *read_conninfo != '\0';
+	if (svc->has_replica) {
+		db_init(&svc->replica, read_conninfo, DB_ROLE_SERVICE,
+		    svc->stmts, OP__COUNT);
+		(void)db_connect(&svc->replica);
+	}
 	return svc;
 }
 
@@ -88,6 +114,8 @@ service_free(struct service *svc)
 	if (svc == NULL)
 		return;
 	db_close(&svc->db);
+	if (svc->has_replica)
+		db_close(&svc->replica);
 	auth_cleanup(&svc->auth);
 	buf_free(&svc->out);
 	free(svc);
@@ -188,6 +216,7 @@ finish(struct service *svc, struct service_call *c, enum clp_err err,
 		answer(svc, c, e->status, e->reason, headers);
 	}
 	db_job_clear(&c->job);
+	db_job_clear(&c->read);
 	explicit_bzero(&c->token, sizeof(c->token));
 	explicit_bzero(c->proof, sizeof(c->proof));
 	explicit_bzero(c->secret, sizeof(c->secret));
@@ -301,6 +330,17 @@ make_token(struct service_call *c)
 	return CLP_OK;
 }
 
+static void
+bind_job(struct service_call *c, struct db_job *job, const struct op_def *op)
+{
+	struct op_args a;
+
+	call_args(c, &a);
+	db_job_set(job, &op->stmt);
+	job->request_id = c->req->request_id;
+	op->bind(job, &a);
+}
+
 /* The next call, bound for db_run(); false if answered instead. */
 static bool
 submit(struct service *svc, struct service_call *c)
@@ -311,17 +351,18 @@ submit(struct service *svc, struct service_call *c)
 	};
 	const struct op_def *op = c->next == SERVICE_NEXT_OP ? c->op :
 	    ops_get(step_op[c->next]);
-	struct op_args a;
 	enum clp_err err;
 
 	if (op->new_token && (err = make_token(c)) != CLP_OK) {
 		finish(svc, c, err, NULL, NULL);
 		return false;
 	}
-	call_args(c, &a);
-	db_job_set(&c->job, &op->stmt);
-	c->job.request_id = c->req->request_id;
-	op->bind(&c->job, &a);
+	c->on_replica = op == c->op && op->replica_ok && svc->has_replica;
+	if (c->on_replica) {
+		bind_job(c, &c->read, op);
+		op = ops_get(OP_AUTHORIZE);
+	}
+	bind_job(c, &c->job, op);
 	return true;
 }
 
@@ -411,6 +452,7 @@ static bool
 resume(struct service *svc, struct service_call *c)
 {
 	char setting[TOKEN_HASH_MAX] = "";
+	const struct db_job *answered;
 	const char *field = NULL;
 	struct op_args a;
 	enum clp_err err;
@@ -440,11 +482,15 @@ resume(struct service *svc, struct service_call *c)
 	default:
 		call_args(c, &a);
 		buf_reset(&svc->out);
-		err = c->op->answer(&c->job, &a, &svc->out, &status);
+		answered = c->on_replica ? &c->read : &c->job;
+		/* On the replica, c->job is the primary's word on the caller
+		 * (authorize): its 401, 403 or 503 outranks the rows. */
+		err = c->on_replica && c->job.err != CLP_OK ? c->job.err :
+		    c->op->answer(answered, &a, &svc->out, &status);
 		if (err == CLP_OK && buf_failed(&svc->out))
 			err = CLP_ERR_INTERNAL;
 		if (err == CLP_ERR_INVALID_FIELD)
-			field = c->job.field;
+			field = answered->field;
 		/* Our own cached proof for that app is now stale. */
 		if (err == CLP_OK && c->op->forgets_app)
 			auth_forget(&svc->auth, c->in.app_id);
@@ -456,6 +502,47 @@ resume(struct service *svc, struct service_call *c)
 	}
 	finish(svc, c, err, field, NULL);
 	return false;
+}
+
+/*
+ * The replica's part of a batch: the reads of the calls on_replica, as one
+ * pipeline there.  A read it did not answer goes back to being the call's
+ * own job on the primary: the replica is down or unreachable (503: a
+ * fallback keeps the reads answered, which a 503 would not, while the
+ * primary can take them), or it refused the caller (401/403) because it
+ * has not yet replayed the app's creation, rotation or new level.  Any
+ * other answer stands, once the primary's authorize accepts the caller.
+ */
+static void
+run_replica_reads(struct service *svc, struct service_call *const *calls,
+    size_t n)
+{
+	struct db_job *reads[SERVICE_BATCH_MAX];
+	struct service_call *c;
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (calls[i]->on_replica)
+			reads[k++] = &calls[i]->read;
+	if (k == 0)
+		return;
+	db_run(&svc->replica, reads, k);
+	for (i = 0; i < n; i++) {
+		c = calls[i];
+		if (!c->on_replica)
+			continue;
+		switch (c->read.err) {
+		case CLP_ERR_UNAVAILABLE:
+		case CLP_ERR_UNAUTHORIZED:
+		case CLP_ERR_FORBIDDEN:
+			db_job_clear(&c->read);
+			c->on_replica = false;
+			bind_job(c, &c->job, c->op);
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 void
@@ -470,6 +557,7 @@ service_run_batch(struct service *svc, struct service_call *const *calls,
 		abort();	/* misuse: server.c's pass is smaller */
 	memcpy(waiting, calls, n * sizeof(*calls));
 	while (n > 0) {
+		run_replica_reads(svc, waiting, n);
 		for (i = 0; i < n; i++)
 			jobs[i] = &waiting[i]->job;
 		db_run(&svc->db, jobs, n);

@@ -26,8 +26,14 @@ struct service;
 /* One request while it is being answered (service.c's). */
 struct service_call;
 
-/* Connects at once; while the database is down, requests answer 503. */
-struct service		*service_new(const char *conninfo);
+/*
+ * Connects at once; while the database is down, requests answer 503.
+ * read_conninfo (NULL or "": none) is a streaming replica of it for the
+ * reads that allow one (ops.h, replica_ok); while it is down they run on
+ * the primary.
+ */
+struct service		*service_new(const char *conninfo,
+			    const char *read_conninfo);
 void			 service_free(struct service *);
 struct service_call	*service_call_new(void);
 void			 service_call_free(struct service_call *);
