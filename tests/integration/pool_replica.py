@@ -157,6 +157,14 @@ try:
         ok(statuses == [200] * 10 and on_replica >= 10 and on_primary == 0,
            "reads run on the replica, none on the primary",
            (statuses, on_primary, on_replica))
+        # History pages too (SPEC §10): the replica's ledger call count moves.
+        before = calls(REPLICA_SERVICE, "customer_ledger")
+        st, _, body = fcgi.request(sock, {
+            "REQUEST_METHOD": "GET", "DOCUMENT_URI": f"/v1/customers/{user}/ledger",
+            "QUERY_STRING": "", "HTTP_AUTHORIZATION": "Bearer " + reader["token"]})
+        ok(st == 200 and b'"balance_after":10.00' in body
+           and wait_for(lambda: calls(REPLICA_SERVICE, "customer_ledger") > before, WAIT),
+           "a ledger page is read on the replica", (st, body))
 
         # Replay paused: the replica lags as long as we like.
         psql_on(REPLICA_ADMIN, "SELECT pg_wal_replay_pause()")
