@@ -56,7 +56,7 @@ static void		note_proof(struct service *,
 static enum clp_err	make_token(struct service_call *);
 
 struct service *
-service_new(const char *conninfo)
+service_new(const char *conninfo, size_t db_connections)
 {
 	struct service *svc = calloc(1, sizeof(*svc));
 	size_t i;
@@ -67,6 +67,7 @@ service_new(const char *conninfo)
 	for (i = 0; i < OP__COUNT; i++)
 		svc->stmts[i] = &ops_get((enum op)i)->stmt;
 	db_init(&svc->db, conninfo, DB_ROLE_SERVICE, svc->stmts, OP__COUNT);
+	db_set_connections(&svc->db, db_connections);
 	auth_init(&svc->auth);
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);

@@ -26,8 +26,13 @@ struct service;
 /* One request while it is being answered (service.c's). */
 struct service_call;
 
-/* Connects at once; while the database is down, requests answer 503. */
-struct service		*service_new(const char *conninfo);
+/*
+ * Connects at once, with db_connections connections (their writes' commits
+ * run together, see db_run); while the database is down, requests answer
+ * 503.
+ */
+struct service		*service_new(const char *conninfo,
+			    size_t db_connections);
 void			 service_free(struct service *);
 struct service_call	*service_call_new(void);
 void			 service_call_free(struct service_call *);
