@@ -3,7 +3,8 @@
  * bytes: route, bearer token, the auth cache, validation (the SPEC's order
  * of errors, kept here in one place), the operation's database call, and
  * the answer; and the batch: every waiting request's call sent together
- * (db_run: one pipelined round trip), then each resumed.  server.c hands
+ * (db_run: one pipelined round trip over the worker's database
+ * connections), then each resumed.  server.c hands
  * requests in and knows neither the database nor the operations.
  */
 #ifndef CLP_SERVICE_H
