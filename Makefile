@@ -185,13 +185,13 @@ GROWTH_SIZES := 10000 100000 1000000
 bench-growth: all
 	@for n in $(GROWTH_SIZES); do \
 		python3 bench/bench.py --customers $$n --orders-per-customer 2 \
-			--only pg_read,pg_record,read_c32,record_c32 --cold-apps 10 \
+			--only pg_read_c4,pg_record_c16,read_c32,record_c32 --cold-apps 10 \
 			--out bench/results/growth-$$n.json $(BENCH_ARGS) || exit 1; \
 	done
 
 bench-quick: all
 	python3 bench/bench.py --customers 10000 --reps 1 --seconds 2 \
-		--levels 2,16 --cold-apps 500 \
+		--conns 16,64 --pg-clients 2,16 --cold-apps 500 \
 		--out bench/results/quick.json $(BENCH_ARGS)
 
 # The unit tests and the worker pool (serving the integration suite) under

@@ -6,10 +6,12 @@ same config as make run), loads the data by SQL, then measures, in
 interleaved repetitions (the median of each is reported):
 
   ceiling   pgbench -M prepared calling the very API functions the workers
-            call, with as many connections as workers
+            call, over a sweep of client counts (2, 4, 8, 16, 32): the
+            ceiling of each is the best of the sweep; and pgbench on a
+            minimal order function (bench/minimal.sql: lock, insert,
+            update), so what the project's own SQL costs is visible
   service   wrk through nginx: balance reads, order records, order returns
-            and a 90/10 read/write mix, at 2x, 4x and 16x as many
-            connections as workers
+            and a 90/10 read/write mix, at 16, 32 and 64 connections
   overhead  nginx alone (return 200: the HTTP floor), and reads with a cold
             token cache (every request a different app) vs warm
 
@@ -241,6 +243,8 @@ def median_of(samples):
     for k in ("rps", "p50_ms", "p99_ms"):
         values = [s[k] for s in samples if s.get(k) is not None]
         out[k] = round(statistics.median(values), 3) if values else None
+    rps = [s["rps"] for s in samples]
+    out["rps_min"], out["rps_max"] = round(min(rps)), round(max(rps))
     out["errors"] = sum(s["errors"] for s in samples)
     cpu = [s["cpu_us"] for s in samples if s.get("cpu_us")]
     if cpu:
@@ -257,7 +261,12 @@ def main():
     ap.add_argument("--nginx-workers", type=int, default=1)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=3)
-    ap.add_argument("--levels", default="2,4,16", help="connections per worker")
+    ap.add_argument("--conns", default="16,32,64", help="HTTP connections (wrk)")
+    ap.add_argument("--pg-clients", default="2,4,8,16,32",
+                    help="pgbench clients: the ceiling is the best of these")
+    ap.add_argument("--db-connections", type=int, default=0,
+                    help="CLP_DB_CONNECTIONS, database connections per worker"
+                         " (0: the pool's default)")
     ap.add_argument("--cold-apps", type=int, default=2000)
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.json"))
     ap.add_argument("--only", default="", help="comma list of cases to run")
@@ -273,6 +282,8 @@ def main():
     stack = ["sh", os.path.join(ROOT, "scripts", "stack")]
     env = dict(os.environ, CLP_WORKERS=str(a.workers),
                CLP_NGINX_WORKERS=str(a.nginx_workers))
+    if a.db_connections:
+        env["CLP_DB_CONNECTIONS"] = str(a.db_connections)
     floor = None
     try:
         run(stack + ["start", var, str(port)], env=env)
@@ -283,6 +294,8 @@ def main():
         t0 = time.time()
         psql(admin, file=os.path.join(BENCH, "load.sql"),
              variables={"customers": a.customers, "per_customer": a.orders_per_customer})
+        psql(admin, file=os.path.join(BENCH, "minimal.sql"),
+             variables={"customers": a.customers})
         load_s = time.time() - t0
         loaded_orders = a.customers * a.orders_per_customer
         print(f"loaded {a.customers} customers, {loaded_orders} orders in {load_s:.1f} s",
@@ -296,7 +309,7 @@ def main():
         os.makedirs(logdir)
 
         # Each record or return run takes order indexes above the last run's.
-        next_id = {"return": 0, "record": RECORD_BASE}
+        next_id = {"return": 0, "record": RECORD_BASE, "minimal": 0}
 
         def with_ids(kind, go):
             def wrapped():
@@ -318,27 +331,30 @@ def main():
                 return wrk(url, script, conns, a.seconds, dict(e, CLP_BENCH_BASE=str(base)))
             return with_ids(kind, go) if kind else go
 
-        def pg_case(script, kind=None):
+        def pg_case(script, clients, kind=None):
             app = (reader if script == "balance.sql" else writer)[0]
             v = {"app": app, "hash": hashes[app], "customers": a.customers,
-                 "per_customer": a.orders_per_customer, "clients": a.workers, "seq": 0}
+                 "per_customer": a.orders_per_customer, "clients": clients, "seq": 0}
+            # The minimal function is no API call: the admin runs it.
+            conninfo = admin if kind == "minimal" else service
 
             def go(base=0):
-                return pgbench(service, script, a.workers, a.seconds, dict(v, base=base),
+                return pgbench(conninfo, script, clients, a.seconds, dict(v, base=base),
                                logdir)
             return with_ids(kind, go) if kind else go
 
-        levels = [int(x) * a.workers for x in a.levels.split(",")]
+        levels = [int(x) for x in a.conns.split(",")]
         warm_conns = levels[0]
-        cases = {
-            "pg_read": pg_case("balance.sql"),
-            "pg_record": pg_case("record.sql", "record"),
-            "pg_return": pg_case("return.sql", "return"),
-            "nginx_floor": lambda: wrk(f"http://127.0.0.1:{floor_port}", "floor.lua",
-                                       warm_conns, a.seconds, {}),
-            "read_cold": http_case("cold.lua", warm_conns, reader[1],
-                                   extra={"CLP_BENCH_TOKENS": cold_tokens}),
-        }
+        cases = {}
+        for c in (int(x) for x in a.pg_clients.split(",")):
+            cases[f"pg_read_c{c}"] = pg_case("balance.sql", c)
+            cases[f"pg_record_c{c}"] = pg_case("record.sql", c, "record")
+            cases[f"pg_return_c{c}"] = pg_case("return.sql", c, "return")
+            cases[f"pg_minimal_c{c}"] = pg_case("minimal.sql", c, "minimal")
+        cases["nginx_floor"] = lambda: wrk(f"http://127.0.0.1:{floor_port}", "floor.lua",
+                                           warm_conns, a.seconds, {})
+        cases["read_cold"] = http_case("cold.lua", warm_conns, reader[1],
+                                       extra={"CLP_BENCH_TOKENS": cold_tokens})
         for c in levels:
             cases[f"read_c{c}"] = http_case("balance.lua", c, reader[1])
             cases[f"record_c{c}"] = http_case("record.lua", c, writer[1], "record")
@@ -361,11 +377,13 @@ def main():
                       f"  p50 {res['p50_ms']} ms  p99 {res['p99_ms']} ms"
                       f"  errors {res['errors']}", file=sys.stderr)
         rss = servers.worker_rss_kib()
+        backends = int(psql(admin, "SELECT count(*) FROM pg_stat_activity"
+                                   " WHERE application_name = 'clp-worker'"))
         result = {"settings": vars(a) | {"load_seconds": round(load_s, 1),
                                          "loaded_orders": loaded_orders},
                   "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
                   "cases": {k: median_of(v) for k, v in samples.items()},
-                  "worker_rss_kib": rss}
+                  "worker_rss_kib": rss, "worker_db_connections": backends}
         report(result, levels)
         os.makedirs(os.path.dirname(a.out), exist_ok=True)
         previous = None
@@ -419,15 +437,27 @@ def report(r, levels):
               f" {v['errors']:6d}"
               f" {cpu.get('nginx', 0):17.1f} {cpu.get('workers', 0):8.1f}"
               f" {cpu.get('postgres', 0):9.1f} {cpu.get('machine', 0):8.1f}")
-    ratios = {}
-    for label, http, pg in [("R_read", "read_c", "pg_read"), ("R_write", "record_c", "pg_record"),
-                            ("R_return", "return_c", "pg_return")]:
+    print("\nmedian req/s (min-max over the repetitions):")
+    for name, v in c.items():
+        print(f"  {name:16s} {v['rps']:9.0f} ({v['rps_min']}-{v['rps_max']})")
+    ratios, ceilings = {}, {}
+    for label, http, pg in [("R_read", "read_c", "pg_read_c"), ("R_write", "record_c", "pg_record_c"),
+                            ("R_return", "return_c", "pg_return_c")]:
         rps, case = best(c, http)
-        if rps and pg in c:
-            ratios[label] = round(rps / c[pg]["rps"], 2)
-            print(f"{label:9s} = {ratios[label]:.2f}  ({case} {rps:.0f} / {pg} {c[pg]['rps']:.0f})")
-    r["ratios"] = ratios
+        ceiling, pg_case = best(c, pg)
+        if rps and ceiling:
+            ceilings[pg[:-2]] = {"rps": ceiling, "case": pg_case}
+            ratios[label] = round(rps / ceiling, 2)
+            print(f"{label:9s} = {ratios[label]:.2f}  ({case} {rps:.0f} / best {pg_case} {ceiling:.0f})")
+    rps, case = best(c, "pg_minimal_c")
+    if rps:
+        ceilings["pg_minimal"] = {"rps": rps, "case": case}
+        record = ceilings.get("pg_record", {}).get("rps")
+        print(f"minimal order function: best {case} {rps:.0f}/s"
+              + (f"; clp_api.record_order reaches {record / rps:.2f} of it" if record else ""))
+    r["ratios"], r["ceilings"] = ratios, ceilings
     print(f"worker RSS (KiB): {r['worker_rss_kib']}")
+    print(f"PostgreSQL connections held by the workers: {r['worker_db_connections']}")
     print(f"errors in all runs: {sum(v['errors'] for v in c.values())}")
 
 

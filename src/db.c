@@ -1,5 +1,6 @@
 /*
- * db.c — libpq connection, prepared statements, reconnect, SQLSTATE mapping.
+ * db.c — libpq connections, prepared statements, pipelined batches spread
+ * over the connections, reconnect, SQLSTATE mapping.
  *
  * A lost connection is noticed when a call fails; the call is then retried
  * once on a new connection if its statement says retrying cannot change
@@ -23,12 +24,26 @@
 #define DB_CONNECT_TIMEOUT	"2"		/* seconds */
 #define DB_STATEMENT_TIMEOUT	"SET statement_timeout = '5s'"
 
+/* One connection's share of a batch, in the order it is sent. */
+struct db_pipe {
+	size_t		 index;		/* in db->conns */
+	PGconn		*conn;
+	struct db_job	*order[DB_BATCH_MAX];
+	bool		 sync_after[DB_BATCH_MAX];
+	size_t		 count;
+	bool		 lost;
+};
+
 static void		db_notice(void *, const char *);
 static bool		db_role_too_strong(PGconn *);
-static void		db_drop(struct db *);
-static bool		db_ensure(struct db *);
-static bool		db_connection_lost(const struct db *, const PGresult *);
-static bool		db_pipeline(struct db *, struct db_job *const *, size_t);
+static void		db_drop(struct db *, size_t);
+static bool		db_connect_one(struct db *, size_t);
+static bool		db_ensure(struct db *, size_t);
+static bool		db_connection_lost(PGconn *, const PGresult *);
+static size_t		db_plan(struct db *, struct db_job *const *, size_t,
+			    struct db_pipe *);
+static bool		db_send(struct db_pipe *);
+static bool		db_receive(struct db_pipe *);
 static enum clp_err	db_classify(struct db_job *, const PGresult *);
 static bool		get_str(const PGresult *, int, const char *, char *,
 			    size_t);
@@ -58,25 +73,47 @@ db_init(struct db *db, const char *conninfo, enum db_role role,
 	db->role = role;
 	db->stmts = stmts;
 	db->nstmts = n;
+	db->nconns = 1;
 	db->backoff_ms = DB_BACKOFF_MIN_MS;
 }
 
-static void
-db_drop(struct db *db)
+void
+db_set_connections(struct db *db, size_t n)
 {
-	if (db->conn != NULL)
-		PQfinish(db->conn);
-	db->conn = NULL;
+	db->nconns = n < 1 ? 1 : n > DB_CONNS_MAX ? DB_CONNS_MAX : n;
+}
+
+static void
+db_drop(struct db *db, size_t i)
+{
+	if (db->conns[i] != NULL)
+		PQfinish(db->conns[i]);
+	db->conns[i] = NULL;
 }
 
 void
 db_close(struct db *db)
 {
-	db_drop(db);
+	size_t i;
+
+	for (i = 0; i < DB_CONNS_MAX; i++)
+		db_drop(db, i);
 }
 
 bool
 db_connect(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < db->nconns; i++)
+		if (!db_connect_one(db, i))
+			return false;	/* the back-off now spaces the rest */
+	return true;
+}
+
+/* Opens connection i: the role check, the settings, every statement. */
+static bool
+db_connect_one(struct db *db, size_t i)
 {
 	/* Defaults first: with expand_dbname, later keywords (the caller's
 	 * conninfo) override earlier ones. */
@@ -90,29 +127,30 @@ db_connect(struct db *db)
 	const char *values[] = { DB_CONNECT_TIMEOUT, "clp-worker", "5", "2",
 	    "3", "10000", db->conninfo, NULL };
 	PGresult *res = NULL;
+	PGconn *conn;
 	bool ok = false;
-	size_t i;
+	size_t k;
 
-	db_drop(db);
+	db_drop(db, i);
 	db->role_refused = false;
-	db->conn = PQconnectdbParams(keys, values, 1);
-	if (db->conn != NULL)
-		PQsetNoticeProcessor(db->conn, db_notice, NULL);
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		log_warn("database connection failed: %s", db->conn ?
-		    PQerrorMessage(db->conn) : "out of memory");
+	conn = db->conns[i] = PQconnectdbParams(keys, values, 1);
+	if (conn != NULL)
+		PQsetNoticeProcessor(conn, db_notice, NULL);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		log_warn("database connection failed: %s", conn ?
+		    PQerrorMessage(conn) : "out of memory");
 		goto out;
 	}
 	if (db->role == DB_ROLE_SERVICE &&
-	    (db->role_refused = db_role_too_strong(db->conn)))
+	    (db->role_refused = db_role_too_strong(conn)))
 		goto out;
-	res = PQexec(db->conn, DB_STATEMENT_TIMEOUT);
+	res = PQexec(conn, DB_STATEMENT_TIMEOUT);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		goto fail;
-	for (i = 0; i < db->nstmts; i++) {
+	for (k = 0; k < db->nstmts; k++) {
 		PQclear(res);
-		res = PQprepare(db->conn, db->stmts[i]->name, db->stmts[i]->sql,
-		    db->stmts[i]->nparams, NULL);
+		res = PQprepare(conn, db->stmts[k]->name, db->stmts[k]->sql,
+		    db->stmts[k]->nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			goto fail;
 	}
@@ -122,7 +160,7 @@ fail:
 	log_error("database setup failed: %s",
 	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
 	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
-	    PQerrorMessage(db->conn));
+	    PQerrorMessage(conn));
 out:
 	PQclear(res);
 	if (ok) {
@@ -130,7 +168,7 @@ out:
 		db->retry_at_ms = 0;
 	} else {
 		metrics_db_error(METRICS_DB_CONNECT);
-		db_drop(db);
+		db_drop(db, i);
 		db->retry_at_ms = monotime_ms() + db->backoff_ms;
 		db->backoff_ms = db->backoff_ms * 2 > DB_BACKOFF_MAX_MS ?
 		    DB_BACKOFF_MAX_MS : db->backoff_ms * 2;
@@ -171,28 +209,28 @@ db_role_too_strong(PGconn *conn)
 	return strong;
 }
 
-/* A usable connection, reconnecting unless the back-off says wait. */
+/* Connection i usable, reconnecting unless the back-off says wait. */
 static bool
-db_ensure(struct db *db)
+db_ensure(struct db *db, size_t i)
 {
-	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+	if (db->conns[i] != NULL && PQstatus(db->conns[i]) == CONNECTION_OK)
 		return true;
 	if (monotime_ms() < db->retry_at_ms)
 		return false;
-	if (!db_connect(db))
+	if (!db_connect_one(db, i))
 		return false;
-	/* A worker's first connection is service_new()'s: one made here
+	/* A worker's first connections are service_new()'s: one made here
 	 * follows a failure or a loss. */
 	metrics_db_reconnect();
 	return true;
 }
 
 static bool
-db_connection_lost(const struct db *db, const PGresult *res)
+db_connection_lost(PGconn *conn, const PGresult *res)
 {
 	const char *state;
 
-	if (res == NULL || PQstatus(db->conn) != CONNECTION_OK)
+	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
 		return true;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	/* No SQLSTATE: libpq's own failure. Class 08: connection exception;
@@ -233,56 +271,93 @@ db_classify(struct db_job *job, const PGresult *res)
 }
 
 /*
- * Sends every job not yet done: the read-only ones first, together in one
- * transaction (one Sync), then each of the others with a Sync of its own,
- * and reads the results in that order.  A read that fails aborts the rest
+ * Shares out every job not yet done over the connections that are up
+ * (pipes, one each; returns how many): the read-only ones together on the
+ * first, in one transaction (one Sync); each write with a Sync of its own,
+ * dealt round the connections starting after the reads' one, so that as
+ * many commits as connections are in flight at once and share WAL flushes.
+ */
+static size_t
+db_plan(struct db *db, struct db_job *const *jobs, size_t n,
+    struct db_pipe *pipes)
+{
+	struct db_pipe *p;
+	size_t i, npipes = 0, next;
+	int pass;
+
+	for (i = 0; i < db->nconns; i++) {
+		if (!db_ensure(db, i))
+			continue;
+		pipes[npipes].index = i;
+		pipes[npipes].conn = db->conns[i];
+		pipes[npipes].count = 0;
+		pipes[npipes].lost = false;
+		npipes++;
+	}
+	if (npipes == 0)
+		return 0;
+	for (pass = 0, next = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			if (jobs[i]->done ||
+			    jobs[i]->stmt->read_only != (pass == 0))
+				continue;
+			p = &pipes[pass == 0 ? 0 : next++ % npipes];
+			if (p->count == DB_BATCH_MAX)
+				continue;	/* the next pass takes it */
+			p->sync_after[p->count] = pass == 1;
+			p->order[p->count++] = jobs[i];
+		}
+		if (pass == 0 && pipes[0].count > 0) {
+			pipes[0].sync_after[pipes[0].count - 1] = true;
+			next = 1;	/* the end of the reads */
+		}
+	}
+	return npipes;
+}
+
+/* Sends a pipe's jobs; true if the connection failed on the way. */
+static bool
+db_send(struct db_pipe *p)
+{
+	struct db_job *job;
+	size_t k;
+
+	if (p->count == 0)
+		return false;
+	if (PQenterPipelineMode(p->conn) != 1)
+		return true;
+	for (k = 0; k < p->count; k++) {
+		job = p->order[k];
+		if (PQsendQueryPrepared(p->conn, job->stmt->name,
+		    job->stmt->nparams, job->params, NULL, NULL, 0) != 1)
+			return true;
+		job->sent = true;
+		if (p->sync_after[k] && PQpipelineSync(p->conn) != 1)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Reads a sent pipe's results in order.  A read that fails aborts the rest
  * of its group: those are left undone, to be sent again.  True if the
  * connection was lost on the way; the jobs without an answer are then
  * left undone.
  */
 static bool
-db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
+db_receive(struct db_pipe *p)
 {
-	PGconn *conn = db->conn;
-	struct db_job *job, *order[DB_BATCH_MAX];
-	bool sync_after[DB_BATCH_MAX];
+	PGconn *conn = p->conn;
+	struct db_job *job;
 	PGresult *res;
 	ExecStatusType status;
-	size_t i, k, count = 0;
+	size_t k;
 	bool committing;
-	int pass;
 
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < n && count < DB_BATCH_MAX; i++) {
-			job = jobs[i];
-			if (job->done ||
-			    job->stmt->read_only != (pass == 0))
-				continue;
-			sync_after[count] = pass == 1;
-			order[count++] = job;
-		}
-	if (count == 0)
+	if (p->count == 0)
 		return false;
-	for (k = 0; k < count && order[k]->stmt->read_only; k++)
-		;
-	if (k > 0)
-		sync_after[k - 1] = true;	/* the end of the reads */
-
-	if (PQenterPipelineMode(conn) != 1)
-		return true;
-	for (k = 0; k < count; k++) {
-		job = order[k];
-		if (PQsendQueryPrepared(conn, job->stmt->name,
-		    job->stmt->nparams, job->params, NULL, NULL, 0) != 1)
-			break;
-		job->sent = true;
-		if (sync_after[k] && PQpipelineSync(conn) != 1)
-			break;
-	}
-	if (k < count)
-		return true;	/* a send failed */
-	for (k = 0; k < count; k++) {
-		job = order[k];
+	for (k = 0; k < p->count; k++) {
+		job = p->order[k];
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
 		committing = false;
@@ -296,7 +371,7 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 		} else if (status == PGRES_PIPELINE_ABORTED) {
 			PQclear(res);
 			job->sent = false;	/* it never ran */
-		} else if (db_connection_lost(db, res)) {
+		} else if (db_connection_lost(conn, res)) {
 			PQclear(res);
 			return true;
 		} else {
@@ -318,7 +393,7 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			    "%s: an unexpected extra result", job->stmt->name);
 			return true;
 		}
-		if (!sync_after[k])
+		if (!p->sync_after[k])
 			continue;
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
@@ -335,7 +410,7 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 			job->res = NULL;
 			job->err = CLP_ERR_UNAVAILABLE;
 			if (status == PGRES_FATAL_ERROR &&
-			    !db_connection_lost(db, res)) {
+			    !db_connection_lost(conn, res)) {
 				job->err = db_classify(job, res);
 				job->done = true;
 			}
@@ -349,8 +424,10 @@ db_pipeline(struct db *db, struct db_job *const *jobs, size_t n)
 void
 db_run(struct db *db, struct db_job *const *jobs, size_t n)
 {
+	struct db_pipe pipes[DB_CONNS_MAX];
 	struct db_job *job;
-	size_t i, left;
+	size_t i, npipes, left;
+	bool dropped;
 	int lost = 0;
 
 	for (i = 0; i < n; i++) {
@@ -359,16 +436,23 @@ db_run(struct db *db, struct db_job *const *jobs, size_t n)
 		jobs[i]->err = CLP_ERR_UNAVAILABLE;
 		jobs[i]->field[0] = '\0';
 	}
-	/* Each pass finishes at least one job, or loses the connection. */
+	/* Each pass finishes at least one job, or loses a connection. */
 	while (lost < 2) {
-		if (!db_ensure(db))
+		if ((npipes = db_plan(db, jobs, n, pipes)) == 0)
 			return;
-		if (db_pipeline(db, jobs, n)) {
+		/* Every pipe is sent before any is read: the connections'
+		 * commits run, and wait for their flushes, together. */
+		for (i = 0; i < npipes; i++)
+			pipes[i].lost = db_send(&pipes[i]);
+		for (i = 0, dropped = false; i < npipes; i++) {
+			if (!pipes[i].lost && !db_receive(&pipes[i]))
+				continue;
 			metrics_db_error(METRICS_DB_LOST);
 			log_warn("database connection lost");
-			db_drop(db);
-			lost++;
+			db_drop(db, pipes[i].index);
+			dropped = true;
 		}
+		lost += dropped;
 		/* A job that may have run is repeated only if that is safe. */
 		for (i = 0, left = 0; i < n; i++) {
 			job = jobs[i];
@@ -488,14 +572,15 @@ db_create_master(struct db *db, const char *token_hash, const char *app_id,
 	PGresult *res = NULL;
 	enum clp_err err = CLP_ERR_UNAVAILABLE;
 
-	if (!db_ensure(db))
+	if (!db_ensure(db, 0))
 		goto out;
 	/* Not a prepared statement: run once, by the admin, not a worker. */
-	res = PQexecParams(db->conn,
+	res = PQexecParams(db->conns[0],
 	    "SELECT app_id FROM clp_api.create_master($1, $2)", 2, NULL,
 	    params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		err = db_connection_lost(db, res) ? CLP_ERR_UNAVAILABLE :
+		err = db_connection_lost(db->conns[0], res) ?
+		    CLP_ERR_UNAVAILABLE :
 		    error_from_sqlstate(PQresultErrorField(res,
 		    PG_DIAG_SQLSTATE));
 		goto out;

@@ -1,8 +1,8 @@
 /*
- * db.h — the worker's one PostgreSQL connection, the statements it
- * prepares on connecting, and pipelined batches of calls of them.  It
- * knows no operation of the API: ops.c gives the statements and reads
- * the rows.
+ * db.h — a worker's PostgreSQL connections, the statements each
+ * prepares on connecting, and pipelined batches of calls of them spread
+ * over the connections.  It knows no operation of the API: ops.c gives the
+ * statements and reads the rows.
  * Failures come back as the SPEC's error: custom SQLSTATEs through the
  * error table, a lost connection as CLP_ERR_UNAVAILABLE, anything else as
  * CLP_ERR_INTERNAL (logged without parameters).
@@ -37,15 +37,26 @@ struct db_stmt {
 	bool		 read_only;	/* may share a transaction (a Sync) */
 };
 
+/*
+ * The most connections one struct db holds.  A commit waits for its WAL
+ * flush; commits in flight on several connections at once share flushes
+ * (PostgreSQL's group commit), one connection's commits never do.
+ */
+#define DB_CONNS_MAX	16
+
 struct db {
-	PGconn		*conn;
+	PGconn		*conns[DB_CONNS_MAX];	/* NULL: not connected */
+	size_t		 nconns;	/* in use: 1 unless db_set_connections */
 	const char	*conninfo;
 	enum db_role	 role;
 	const struct db_stmt *const *stmts;	/* prepared on connecting */
 	size_t		 nstmts;
 	/* The last connection was refused for its role's privileges. */
 	bool		 role_refused;
-	int64_t		 retry_at_ms;	/* no reconnect attempt before this */
+	/* No reconnect attempt before this (one back-off for all the
+	 * connections: a database that is down is tried once, not nconns
+	 * times). */
+	int64_t		 retry_at_ms;
 	int		 backoff_ms;
 };
 
@@ -80,22 +91,29 @@ struct db_job {
  */
 void		db_init(struct db *, const char *conninfo, enum db_role,
 		    const struct db_stmt *const *stmts, size_t n);
+/* n connections (1..DB_CONNS_MAX), before db_connect(). */
+void		db_set_connections(struct db *, size_t n);
 void		db_close(struct db *);
 /*
- * Connects and prepares every statement; false if the database is down or,
- * for DB_ROLE_SERVICE, if the login could do more than execute the API
- * (a superuser, or any privilege on a table: role_refused, logged).
+ * Opens every connection and prepares every statement on each; false if
+ * one could not be opened (the database is down or, for DB_ROLE_SERVICE,
+ * the login could do more than execute the API: a superuser, or any
+ * privilege on a table: role_refused, logged).  db_run() opens what is
+ * missing later.
  */
 bool		db_connect(struct db *);
 
 /*
- * Runs the jobs on the one connection, sent together as a libpq pipeline:
- * one round trip for all.  Each job that writes is its own transaction
- * (its own Sync), so its error or lock touches no other; the read-only
- * ones share one, and a read's error only makes the reads after it go
- * again.  If the connection is lost, the jobs that never reached the
- * server and those safe to repeat are run once more on a new connection;
- * the others answer CLP_ERR_UNAVAILABLE.  More than DB_BATCH_MAX jobs take
+ * Runs the jobs, sent together as one libpq pipeline per connection, all
+ * sent before any answer is read: one round trip for all.  Each job that
+ * writes is its own transaction (its own Sync), so its error or lock
+ * touches no other, and it is done only once its commit is confirmed; the
+ * writes are spread over the connections so their commits are in flight
+ * together.  The read-only jobs share one transaction on one connection,
+ * and a read's error only makes the reads after it go again.  If a
+ * connection is lost, the jobs it never sent and those safe to repeat are
+ * run once more (on any connection that is up); the others answer
+ * CLP_ERR_UNAVAILABLE.  More than DB_BATCH_MAX jobs on one connection take
  * more round trips.
  */
 void		db_run(struct db *, struct db_job *const *jobs, size_t n);

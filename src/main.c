@@ -26,6 +26,15 @@
 #define DEFAULT_SOCKET_MODE	"0660"
 #define LISTEN_BACKLOG		1024
 #define GRACE_SECONDS		30
+/*
+ * Database connections of the whole pool, by default: each worker gets
+ * its share (at least one, at most DB_CONNS_MAX).  Writes are spread over
+ * a worker's connections so that this many commits can wait on the WAL
+ * together and share its flushes (docs/PERFORMANCE.md measured where
+ * pgbench's own write rate peaks); it leaves most of PostgreSQL's default
+ * max_connections (100) to everything else.
+ */
+#define DEFAULT_DB_CONNECTIONS	32
 
 struct options {
 	const char	*listen;
@@ -38,6 +47,7 @@ struct options {
 	const char	*idle_timeout;	/* seconds */
 	const char	*record_timeout;	/* seconds */
 	const char	*max_conns;
+	const char	*db_connections;	/* per worker */
 };
 
 struct worker_arg {
@@ -46,6 +56,7 @@ struct worker_arg {
 	const char		*read_database;
 	const char		*socket_path;	/* a unix socket's path, or NULL */
 	struct server_limits	 limits;
+	int			 db_connections;
 };
 
 static bool	no_core_dumps(void);
@@ -56,6 +67,7 @@ static void	serve(void *, volatile sig_atomic_t *);
 static void	stop_listening(void *);
 static bool	stdin_is_listener(void);
 static bool	role_allowed(const char *);
+static int	default_db_connections(int);
 
 /*
  * A process's memory holds tokens: the ones in flight, the workers' cache
@@ -106,6 +118,11 @@ usage(FILE *f)
 "      --max-conns N     connections per worker; past it the worker accepts\n"
 "                        again once one closes (env CLP_MAX_CONNS; default\n"
 "                        %d)\n"
+"      --db-connections N  database connections per worker, 1..%d: a\n"
+"                        worker's writes are spread over them so their\n"
+"                        commits share WAL flushes (env CLP_DB_CONNECTIONS;\n"
+"                        default %d / workers).  The pool holds workers x N\n"
+"                        connections: keep that within max_connections.\n"
 "  -h, --help            this text\n"
 "\n"
 "The database: env CLP_DATABASE_URL, a libpq connection string or URL\n"
@@ -123,7 +140,8 @@ usage(FILE *f)
 "form <app_id>.<secret> (secret: at least 43 printable characters).  It is\n"
 "written to --out FILE (mode 0600) if given, else printed on stdout.\n"
 "Exit status 3 if a master application exists already.\n",
-	    SERVER_IDLE_TIMEOUT_S, SERVER_RECORD_TIMEOUT_S, SERVER_MAX_CONNS);
+	    SERVER_IDLE_TIMEOUT_S, SERVER_RECORD_TIMEOUT_S, SERVER_MAX_CONNS,
+	    DB_CONNS_MAX, DEFAULT_DB_CONNECTIONS);
 }
 
 static int
@@ -163,7 +181,8 @@ serve(void *arg, volatile sig_atomic_t *stop)
 	const struct worker_arg *w = arg;
 	struct service *svc;
 
-	if ((svc = service_new(w->database, w->read_database)) == NULL) {
+	if ((svc = service_new(w->database, (size_t)w->db_connections,
+	    w->read_database)) == NULL) {
 		log_error("out of memory");
 		return;
 	}
@@ -199,6 +218,15 @@ stdin_is_listener(void)
 	    &len) == 0 && listening;
 }
 
+/* Each worker's share of DEFAULT_DB_CONNECTIONS. */
+static int
+default_db_connections(int workers)
+{
+	int n = workers > 0 ? DEFAULT_DB_CONNECTIONS / workers : 1;
+
+	return n < 1 ? 1 : n > DB_CONNS_MAX ? DB_CONNS_MAX : n;
+}
+
 /*
  * The pool does not start with a login that could do more than execute the
  * API (db_connect says why).  A database that is down is no reason not to
@@ -229,6 +257,7 @@ main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "record-timeout", required_argument, NULL, 'R' },
 		{ "max-conns", required_argument, NULL, 'C' },
+		{ "db-connections", required_argument, NULL, 'D' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -256,6 +285,7 @@ main(int argc, char **argv)
 	o.idle_timeout = getenv("CLP_IDLE_TIMEOUT");
 	o.record_timeout = getenv("CLP_RECORD_TIMEOUT");
 	o.max_conns = getenv("CLP_MAX_CONNS");
+	o.db_connections = getenv("CLP_DB_CONNECTIONS");
 	if (argc > 1 && strcmp(argv[1], "init-master") == 0) {
 		master_cmd = true;
 		argc--;
@@ -272,6 +302,7 @@ main(int argc, char **argv)
 		case 'I': o.idle_timeout = optarg; break;
 		case 'R': o.record_timeout = optarg; break;
 		case 'C': o.max_conns = optarg; break;
+		case 'D': o.db_connections = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -288,7 +319,10 @@ main(int argc, char **argv)
 	    !int_option("the record timeout", o.record_timeout,
 	    SERVER_RECORD_TIMEOUT_S, 1, 86400, &w.limits.record_ms) ||
 	    !int_option("the connection limit", o.max_conns, SERVER_MAX_CONNS,
-	    1, 1 << 20, &w.limits.max_conns))
+	    1, 1 << 20, &w.limits.max_conns) ||
+	    !int_option("the database connections per worker",
+	    o.db_connections, default_db_connections(o.workers), 1,
+	    DB_CONNS_MAX, &w.db_connections))
 		return 2;
 	w.limits.idle_ms *= 1000;
 	w.limits.record_ms *= 1000;

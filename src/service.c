@@ -83,7 +83,8 @@ static void		note_proof(struct service *, struct service_call *);
 static enum clp_err	make_token(struct service_call *);
 
 struct service *
-service_new(const char *conninfo, const char *read_conninfo)
+service_new(const char *conninfo, size_t db_connections,
+    const char *read_conninfo)
 {
 	struct service *svc = calloc(1, sizeof(*svc));
 	size_t i;
@@ -94,6 +95,7 @@ service_new(const char *conninfo, const char *read_conninfo)
 	for (i = 0; i < OP__COUNT; i++)
 		svc->stmts[i] = &ops_get((enum op)i)->stmt;
 	db_init(&svc->db, conninfo, DB_ROLE_SERVICE, svc->stmts, OP__COUNT);
+	db_set_connections(&svc->db, db_connections);
 	auth_init(&svc->auth);
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);

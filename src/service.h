@@ -3,7 +3,8 @@
  * bytes: route, bearer token, the auth cache, validation (the SPEC's order
  * of errors, kept here in one place), the operation's database call, and
  * the answer; and the batch: every waiting request's call sent together
- * (db_run: one pipelined round trip), then each resumed.  server.c hands
+ * (db_run: one pipelined round trip over the worker's database
+ * connections), then each resumed.  server.c hands
  * requests in and knows neither the database nor the operations.
  */
 #ifndef CLP_SERVICE_H
@@ -27,13 +28,14 @@ struct service;
 struct service_call;
 
 /*
- * Connects at once; while the database is down, requests answer 503.
- * read_conninfo (NULL or "": none) is a streaming replica of it for the
- * reads that allow one (ops.h, replica_ok); while it is down they run on
- * the primary.
+ * Connects at once, with db_connections connections (their writes' commits
+ * run together, see db_run); while the database is down, requests answer
+ * 503.  read_conninfo (NULL or "": none) is a streaming replica of it for
+ * the reads that allow one (ops.h, replica_ok), on one connection; while it
+ * is down they run on the primary.
  */
 struct service		*service_new(const char *conninfo,
-			    const char *read_conninfo);
+			    size_t db_connections, const char *read_conninfo);
 void			 service_free(struct service *);
 struct service_call	*service_call_new(void);
 void			 service_call_free(struct service_call *);

@@ -6,7 +6,8 @@
  * (statements and Syncs, in order) and what each job ends with.  The cases
  * a real server makes hard to produce on cue: a failed read inside a read
  * group, a commit that fails, the connection lost mid-batch, and an extra
- * result after a write's rows.
+ * result after a write's rows, and with several connections: the writes
+ * spread over them, a commit failing on one, one of them lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,45 +36,58 @@ static struct fake_res	serialization = { PGRES_FATAL_ERROR, "40001" };
 #define END	NULL		/* the end of one query's results */
 #define SCRIPT_MAX	64
 
-static struct {
+/* One fake connection's script: what it answers, what it was sent. */
+struct fake_conn {
 	struct fake_res	*results[SCRIPT_MAX];
 	size_t		 nresults, next;
 	/* After this many results the connection is bad (0: never). */
 	size_t		 lost_after;
 	char		 sent[512];	/* "balance record_order | ..." */
 	int		 sends, syncs;
-} script;
+	/* Calls sent on every connection when this one's first result was
+	 * asked for: -1 until then. */
+	int		 sends_before_read;
+};
 
-static int	fake_conn;
+#define FAKE_CONNS	2
+static struct fake_conn	fakes[FAKE_CONNS];
+static int		all_sends;
 
 static void
-script_set(size_t lost_after, ...)
+script_on(struct fake_conn *f, size_t lost_after, ...)
 {
 	va_list ap;
 	struct fake_res *r;
 	size_t n = 0;
 
-	memset(&script, 0, sizeof(script));
-	script.lost_after = lost_after;
+	memset(f, 0, sizeof(*f));
+	f->lost_after = lost_after;
+	f->sends_before_read = -1;
 	va_start(ap, lost_after);
 	/* The list ends with two ENDs in a row. */
 	for (;;) {
 		r = va_arg(ap, struct fake_res *);
-		if (r == END && n > 0 && script.results[n - 1] == END)
+		if (r == END && n > 0 && f->results[n - 1] == END)
 			break;
 		assert_true(n < SCRIPT_MAX);
-		script.results[n++] = r;
+		f->results[n++] = r;
 	}
 	va_end(ap);
-	script.nresults = n - 1;
+	f->nresults = n - 1;
+}
+
+static struct fake_conn *
+fake(const PGconn *conn)
+{
+	return (struct fake_conn *)(uintptr_t)conn;
 }
 
 static void
-sent(const char *what)
+sent(struct fake_conn *f, const char *what)
 {
-	size_t len = strlen(script.sent);
+	size_t len = strlen(f->sent);
 
-	snprintf(script.sent + len, sizeof(script.sent) - len, "%s%s",
+	snprintf(f->sent + len, sizeof(f->sent) - len, "%s%s",
 	    len > 0 ? " " : "", what);
 }
 
@@ -95,8 +109,8 @@ PGconn		*__wrap_PQconnectdbParams(const char *const *,
 ConnStatusType
 __wrap_PQstatus(const PGconn *conn)
 {
-	if (conn == NULL || (script.lost_after > 0 &&
-	    script.next >= script.lost_after))
+	if (conn == NULL || (fake(conn)->lost_after > 0 &&
+	    fake(conn)->next >= fake(conn)->lost_after))
 		return CONNECTION_BAD;
 	return CONNECTION_OK;
 }
@@ -120,30 +134,33 @@ __wrap_PQsendQueryPrepared(PGconn *conn, const char *name, int n,
     const char *const *values, const int *lengths, const int *formats,
     int result_format)
 {
-	(void)conn, (void)n, (void)values, (void)lengths, (void)formats;
+	(void)n, (void)values, (void)lengths, (void)formats;
 	(void)result_format;
-	sent(name);
-	script.sends++;
+	sent(fake(conn), name);
+	fake(conn)->sends++;
+	all_sends++;
 	return 1;
 }
 
 int
 __wrap_PQpipelineSync(PGconn *conn)
 {
-	(void)conn;
-	sent("|");
-	script.syncs++;
+	sent(fake(conn), "|");
+	fake(conn)->syncs++;
 	return 1;
 }
 
 PGresult *
 __wrap_PQgetResult(PGconn *conn)
 {
-	(void)conn;
-	if (script.next >= script.nresults ||
-	    (script.lost_after > 0 && script.next >= script.lost_after))
+	struct fake_conn *f = fake(conn);
+
+	if (f->sends_before_read < 0)
+		f->sends_before_read = all_sends;
+	if (f->next >= f->nresults ||
+	    (f->lost_after > 0 && f->next >= f->lost_after))
 		return NULL;
-	return (PGresult *)script.results[script.next++];
+	return (PGresult *)f->results[f->next++];
 }
 
 ExecStatusType
@@ -207,10 +224,22 @@ setup(void **state)
 
 	(void)state;
 	db_init(&db, "", DB_ROLE_SERVICE, NULL, 0);
-	db.conn = (PGconn *)&fake_conn;
+	memset(fakes, 0, sizeof(fakes));
+	all_sends = 0;
+	db.conns[0] = (PGconn *)&fakes[0];
 	memset(jobs, 0, sizeof(jobs));
 	for (i = 0; i < 4; i++)
 		ptrs[i] = &jobs[i];
+	return 0;
+}
+
+/* Two connections, as db_set_connections(&db, 2) and db_connect give. */
+static int
+setup_two(void **state)
+{
+	setup(state);
+	db_set_connections(&db, 2);
+	db.conns[1] = (PGconn *)&fakes[1];
 	return 0;
 }
 
@@ -231,18 +260,18 @@ test_sync_placement(void **state)
 	job_for(&jobs[1], OP_BALANCE);
 	job_for(&jobs[2], OP_BALANCE);
 	job_for(&jobs[3], OP_RETURN_ORDER);
-	script_set(0,
+	script_on(&fakes[0], 0,
 	    &rows_ok, END, &rows_ok, END, &sync_ok,
 	    &rows_ok, END, &sync_ok,
 	    &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 4);
-	assert_string_equal(script.sent,
+	assert_string_equal(fakes[0].sent,
 	    "balance balance | record_order | return_order |");
 	expect_ok(&jobs[0]);
 	expect_ok(&jobs[1]);
 	expect_ok(&jobs[2]);
 	expect_ok(&jobs[3]);
-	assert_int_equal(script.next, script.nresults);
+	assert_int_equal(fakes[0].next, fakes[0].nresults);
 }
 
 /*
@@ -256,11 +285,11 @@ test_failed_read_in_group(void **state)
 	job_for(&jobs[0], OP_BALANCE);
 	job_for(&jobs[1], OP_BALANCE);
 	job_for(&jobs[2], OP_BALANCE);
-	script_set(0,
+	script_on(&fakes[0], 0,
 	    &rows_ok, END, &refused, END, &aborted, END, &sync_ok,
 	    &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 3);
-	assert_string_equal(script.sent,
+	assert_string_equal(fakes[0].sent,
 	    "balance balance balance | balance |");
 	expect_ok(&jobs[0]);
 	assert_int_equal(jobs[1].err, CLP_ERR_UNAUTHORIZED);
@@ -275,9 +304,9 @@ test_commit_fails(void **state)
 {
 	(void)state;
 	job_for(&jobs[0], OP_RECORD_ORDER);
-	script_set(0, &rows_ok, END, &serialization, END, END);
+	script_on(&fakes[0], 0, &rows_ok, END, &serialization, END, END);
 	db_run(&db, ptrs, 1);
-	assert_string_equal(script.sent, "record_order |");
+	assert_string_equal(fakes[0].sent, "record_order |");
 	assert_true(jobs[0].done);
 	assert_null(jobs[0].res);
 	assert_int_not_equal(jobs[0].err, CLP_OK);
@@ -296,7 +325,7 @@ test_connection_lost_mid_batch(void **state)
 	job_for(&jobs[0], OP_BALANCE);
 	job_for(&jobs[1], OP_RECORD_ORDER);
 	/* The connection is bad from the fourth result on. */
-	script_set(4, &rows_ok, END, &sync_ok, &rows_ok, END, &sync_ok,
+	script_on(&fakes[0], 4, &rows_ok, END, &sync_ok, &rows_ok, END, &sync_ok,
 	    END, END);
 	db_run(&db, ptrs, 2);
 	expect_ok(&jobs[0]);
@@ -310,13 +339,90 @@ test_extra_result_after_write(void **state)
 {
 	(void)state;
 	job_for(&jobs[0], OP_RECORD_ORDER);
-	script_set(0, &rows_ok, &rows_ok, END, &sync_ok, END, END);
+	script_on(&fakes[0], 0, &rows_ok, &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 1);
 	assert_true(jobs[0].done);
 	assert_null(jobs[0].res);
 	assert_int_equal(jobs[0].err, CLP_ERR_INTERNAL);
 	/* Not sent again: the first run may have committed. */
-	assert_int_equal(script.sends, 1);
+	assert_int_equal(fakes[0].sends, 1);
+}
+
+/*
+ * Two connections: the reads together on the first, the writes dealt
+ * round from the second, each with its own Sync; everything sent before
+ * any answer is read, so the commits are in flight together.
+ */
+static void
+test_writes_spread(void **state)
+{
+	(void)state;
+	job_for(&jobs[0], OP_BALANCE);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	job_for(&jobs[2], OP_RETURN_ORDER);
+	job_for(&jobs[3], OP_RECORD_ORDER);
+	script_on(&fakes[0], 0, &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	script_on(&fakes[1], 0, &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 4);
+	assert_string_equal(fakes[0].sent, "balance | return_order |");
+	assert_string_equal(fakes[1].sent, "record_order | record_order |");
+	assert_int_equal(fakes[0].sends_before_read, 4);
+	expect_ok(&jobs[0]);
+	expect_ok(&jobs[1]);
+	expect_ok(&jobs[2]);
+	expect_ok(&jobs[3]);
+	assert_int_equal(fakes[0].next, fakes[0].nresults);
+	assert_int_equal(fakes[1].next, fakes[1].nresults);
+}
+
+/*
+ * A commit that fails on one connection answers its own write with the
+ * error and touches the one committed on the other; neither is sent again.
+ */
+static void
+test_commit_fails_on_one_connection(void **state)
+{
+	(void)state;
+	job_for(&jobs[0], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	script_on(&fakes[0], 0, &rows_ok, END, &serialization, END, END);
+	script_on(&fakes[1], 0, &rows_ok, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 2);
+	assert_true(jobs[0].done);
+	assert_null(jobs[0].res);
+	assert_int_equal(jobs[0].err, error_from_sqlstate("40001"));
+	expect_ok(&jobs[1]);
+	assert_int_equal(fakes[0].sends + fakes[1].sends, 2);
+}
+
+/*
+ * One connection goes before its first commit is confirmed, and cannot be
+ * reopened: its retry-safe write runs again on the other connection; the
+ * one that is not safe to repeat (delete_app) answers unavailable, sent
+ * once; the other connection's write is untouched.
+ */
+static void
+test_one_connection_lost(void **state)
+{
+	(void)state;
+	job_for(&jobs[0], OP_RECORD_ORDER);	/* connection 0 */
+	job_for(&jobs[1], OP_RETURN_ORDER);	/* connection 1 */
+	job_for(&jobs[2], OP_DELETE_APP);	/* connection 0 */
+	/* Bad from the second result on: no Sync for the first write. */
+	script_on(&fakes[0], 2, &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	script_on(&fakes[1], 0, &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 3);
+	assert_string_equal(fakes[0].sent, "record_order | delete_app |");
+	assert_string_equal(fakes[1].sent, "return_order | record_order |");
+	expect_ok(&jobs[0]);
+	expect_ok(&jobs[1]);
+	assert_true(jobs[2].done);
+	assert_null(jobs[2].res);
+	assert_int_equal(jobs[2].err, CLP_ERR_UNAVAILABLE);
 }
 
 int
@@ -328,6 +434,10 @@ main(void)
 		cmocka_unit_test_setup(test_commit_fails, setup),
 		cmocka_unit_test_setup(test_connection_lost_mid_batch, setup),
 		cmocka_unit_test_setup(test_extra_result_after_write, setup),
+		cmocka_unit_test_setup(test_writes_spread, setup_two),
+		cmocka_unit_test_setup(test_commit_fails_on_one_connection,
+		    setup_two),
+		cmocka_unit_test_setup(test_one_connection_lost, setup_two),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
