@@ -109,6 +109,13 @@ head_add(char *head, size_t *len, size_t size, const char *s, size_t n)
 #define HEAD_STR(s)	head_add(head, &len, sizeof(head), s, strlen(s))
 
 void
+request_log_as(struct request *r, const char *route, const char *app)
+{
+	r->log_route = route;
+	r->log_app = app;
+}
+
+void
 request_respond(struct request *r, int status, const char *reason,
     const char *extra_headers, const struct buf *body)
 {
@@ -137,6 +144,10 @@ request_respond_as(struct request *r, int status, const char *reason,
 	    sizeof(num))) &&
 	    HEAD_LIT("\r\n") &&
 	    (extra_headers == NULL || HEAD_STR(extra_headers)) &&
+	    (r->log_route == NULL || (HEAD_LIT("X-Clp-Route: ") &&
+	    HEAD_STR(r->log_route) && HEAD_LIT("\r\n"))) &&
+	    (r->log_app == NULL || (HEAD_LIT("X-Clp-App: ") &&
+	    HEAD_STR(r->log_app) && HEAD_LIT("\r\n"))) &&
 	    HEAD_LIT("\r\n"))) {
 		log_msg(LOG_LEVEL_ERROR, r->request_id,
 		    "response head too long");
@@ -151,4 +162,5 @@ request_respond_as(struct request *r, int status, const char *reason,
 	r->method = r->path = r->query = r->content_type = NULL;
 	r->authorization = NULL;
 	r->body = NULL;
+	r->log_route = r->log_app = NULL;
 }

@@ -33,7 +33,18 @@ struct request {
 	bool			 body_too_large;
 	const char		*body;	/* fcgi.c's bytes, until the answer */
 	size_t			 body_len;
+	/* For nginx's access log (SPEC §10), set by request_log_as(). */
+	const char		*log_route;
+	const char		*log_app;
 };
+
+/*
+ * What nginx's access log names for this request: the route (never NULL
+ * once set) and the calling app (NULL: none known).  The answer carries
+ * them in X-Clp-Route / X-Clp-App, which nginx logs and hides; the strings
+ * must stay put until the answer is written.
+ */
+void	request_log_as(struct request *, const char *route, const char *app);
 
 /* Takes the parameters and body of the complete request in r->fcgi. */
 void	request_load(struct request *);

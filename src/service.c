@@ -26,8 +26,6 @@
 
 /* The apps list is the largest body; this bounds it (about 20,000 apps). */
 #define SERVICE_BODY_MAX	(4u * 1024 * 1024)
-/* An answer's extra headers with the access log's route and app. */
-#define SERVICE_LOG_HEADERS_MAX	384
 
 struct service {
 	struct db		 db;
@@ -162,20 +160,12 @@ static void
 answer(struct service *svc, struct service_call *c, int status,
     const char *reason, const char *headers)
 {
-	/* SPEC §10: nginx's access log line names the route and the app; it
-	 * takes them from these headers and hides them from the client
-	 * (nginx/clp-server.conf).  The app only once the database accepted
+	/* SPEC §10: nginx's access log line names the route and the app
+	 * (nginx/clp-http.conf).  The app only once the database accepted
 	 * its proof: a claimed id is no caller. */
-	char extra[SERVICE_LOG_HEADERS_MAX];
-	int n = snprintf(extra, sizeof(extra), "%sX-Clp-Route: %s\r\n%s%s%s",
-	    headers != NULL ? headers : "",
-	    c->op != NULL ? c->op->stmt.name : "none",
-	    c->caller_known ? "X-Clp-App: " : "",
-	    c->caller_known ? c->token.app_id : "",
-	    c->caller_known ? "\r\n" : "");
-
-	request_respond(c->req, status, reason,
-	    n > 0 && (size_t)n < sizeof(extra) ? extra : headers, &svc->out);
+	request_log_as(c->req, c->op != NULL ? c->op->stmt.name : "none",
+	    c->caller_known ? c->token.app_id : NULL);
+	request_respond(c->req, status, reason, headers, &svc->out);
 	metrics_request(c->route != NULL ? c->route->op : METRICS_NO_ROUTE,
 	    status, monotime_us() - c->begun_us);
 }
