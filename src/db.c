@@ -271,21 +271,34 @@ db_classify(struct db_job *job, const PGresult *res)
 }
 
 /*
- * Shares out every job not yet done over the connections that are up
- * (pipes, one each; returns how many): the read-only ones together on the
- * first, in one transaction (one Sync); each write with a Sync of its own,
- * dealt round the connections starting after the reads' one, so that as
- * many commits as connections are in flight at once and share WAL flushes.
+ * Shares out every job not yet done over the connections that are up, as
+ * many as it needs (pipes, one each; returns how many): the read-only ones
+ * together on the first, in one transaction (one Sync); each write with a
+ * Sync of its own, dealt round the connections starting after the reads'
+ * one, so that as many commits as connections are in flight at once and
+ * share WAL flushes.
  */
 static size_t
 db_plan(struct db *db, struct db_job *const *jobs, size_t n,
     struct db_pipe *pipes)
 {
 	struct db_pipe *p;
-	size_t i, npipes = 0, next;
+	size_t i, npipes = 0, next, want = 0;
+	bool reads = false;
 	int pass;
 
-	for (i = 0; i < db->nconns; i++) {
+	/* As many connections as the batch can use, and no more: one for
+	 * the reads, one per write.  A batch of reads touches one. */
+	for (i = 0; i < n; i++) {
+		if (jobs[i]->done)
+			continue;
+		if (jobs[i]->stmt->read_only)
+			reads = true;
+		else
+			want++;
+	}
+	want += reads;
+	for (i = 0; i < db->nconns && npipes < want; i++) {
 		if (!db_ensure(db, i))
 			continue;
 		pipes[npipes].index = i;
