@@ -2,7 +2,7 @@
 -- pages and cursors, the ledger's balance_after and its room for SPEC §9's
 -- redemptions, and the plans that keep a page one index scan.
 BEGIN;
-SELECT plan(64);
+SELECT plan(66);
 
 \ir helpers.psql
 
@@ -233,6 +233,32 @@ SELECT is(array(SELECT encode(clp.hmac_sha256(clp.hmac_pad(k, 54), clp.hmac_pad(
                 '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
                 '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
           'HMAC-SHA256 gives RFC 4231''s results');
+-- 012 made cursors cheap without changing one: still 011's bytes under
+-- the same key, with its helpers inlined into the one query that reads the
+-- key (a helper that is called instead is planned anew on every page).
+SELECT is(clp.cursor_make('o', 42, 5),
+          (SELECT rtrim(translate(encode(clp.cursor_payload('o', 42, 5)
+                                         || clp.hmac_sha256(k.inner_pad, k.outer_pad,
+                                                            clp.cursor_payload('o', 42, 5)), 'base64'),
+                                  E'+/\n', '-_'), '=')
+             FROM clp.cursor_key k),
+          'a cursor is the payload and its HMAC under the database''s key, as 011 made it');
+CREATE FUNCTION pg_temp.plan_of(p_sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_line text;
+    v_plan text := '';
+BEGIN
+    FOR v_line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || p_sql LOOP
+        v_plan := v_plan || v_line || E'\n';
+    END LOOP;
+    RETURN v_plan;
+END
+$$;
+SELECT pg_temp.plan_of($$SELECT clp.cursor_text(clp.cursor_payload('o', 42, 5), k.inner_pad, k.outer_pad)
+                           FROM clp.cursor_key k$$) AS cursor_plan \gset
+SELECT ok(:'cursor_plan' ~ 'sha256\(.*sha256\(' AND :'cursor_plan' !~ 'cursor_text|cursor_payload|hmac_sha256',
+          'the cursor helpers are inlined: the query computes both sha256() itself');
 SELECT is((SELECT count(*)::int FROM clp.cursor_key), 1, 'one cursor key');
 SELECT isnt((SELECT inner_pad FROM clp.cursor_key), clp.hmac_pad('\x'::bytea, 54),
             'the cursor key is not empty');
