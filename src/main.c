@@ -30,11 +30,13 @@
  * Database connections of the whole pool, by default: each worker gets
  * its share (at least one, at most DB_CONNS_MAX).  Writes are spread over
  * a worker's connections so that this many commits can wait on the WAL
- * together and share its flushes (docs/PERFORMANCE.md measured where
- * pgbench's own write rate peaks); it leaves most of PostgreSQL's default
+ * together and share its flushes.  Sixteen is where pgbench's own write
+ * rate peaks on two cores; twice that cost PostgreSQL more CPU per commit
+ * (more backends contending for the WAL) and wrote no faster
+ * (docs/PERFORMANCE.md); it leaves most of PostgreSQL's default
  * max_connections (100) to everything else.
  */
-#define DEFAULT_DB_CONNECTIONS	32
+#define DEFAULT_DB_CONNECTIONS	16
 
 struct options {
 	const char	*listen;
