@@ -264,9 +264,11 @@ def main():
     ap.add_argument("--conns", default="16,32,64", help="HTTP connections (wrk)")
     ap.add_argument("--pg-clients", default="2,4,8,16,32",
                     help="pgbench clients: the ceiling is the best of these")
-    ap.add_argument("--db-connections", type=int, default=0,
+    ap.add_argument("--db-connections", default="0",
                     help="CLP_DB_CONNECTIONS, database connections per worker"
-                         " (0: the pool's default)")
+                         " (0: the pool's default); a comma list runs every"
+                         " HTTP case once per value, interleaved, the pool"
+                         " restarted between them (cases named _kN)")
     ap.add_argument("--cold-apps", type=int, default=2000)
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.json"))
     ap.add_argument("--only", default="", help="comma list of cases to run")
@@ -282,8 +284,20 @@ def main():
     stack = ["sh", os.path.join(ROOT, "scripts", "stack")]
     env = dict(os.environ, CLP_WORKERS=str(a.workers),
                CLP_NGINX_WORKERS=str(a.nginx_workers))
-    if a.db_connections:
-        env["CLP_DB_CONNECTIONS"] = str(a.db_connections)
+    pool_ks = [int(k) for k in a.db_connections.split(",")]
+    if pool_ks[0]:
+        env["CLP_DB_CONNECTIONS"] = str(pool_ks[0])
+    pool_k = [pool_ks[0]]       # the pool's setting now
+
+    def pool_with(k):
+        """Restarts the pool (and nginx) with k connections per worker if
+        it has another setting, then warms the new connections up."""
+        if k == pool_k[0]:
+            return
+        env["CLP_DB_CONNECTIONS"] = str(k)
+        run(stack + ["start", var, str(port)], env=env)
+        pool_k[0] = k
+        wrk(url, "balance.lua", 16, 1, dict(wcommon, CLP_BENCH_TOKEN=reader[1]))
     floor = None
     try:
         run(stack + ["start", var, str(port)], env=env)
@@ -355,17 +369,26 @@ def main():
                                            warm_conns, a.seconds, {})
         cases["read_cold"] = http_case("cold.lua", warm_conns, reader[1],
                                        extra={"CLP_BENCH_TOKENS": cold_tokens})
-        for c in levels:
-            cases[f"read_c{c}"] = http_case("balance.lua", c, reader[1])
-            cases[f"record_c{c}"] = http_case("record.lua", c, writer[1], "record")
-            cases[f"return_c{c}"] = http_case("return.lua", c, writer[1], "return")
-            cases[f"mix_c{c}"] = http_case("mix.lua", c, writer[1], "record")
+        pool_for = {}
+        for k in pool_ks:
+            suffix = f"_k{k}" if len(pool_ks) > 1 else ""
+            for c in levels:
+                for name, case in (
+                        (f"read_c{c}", http_case("balance.lua", c, reader[1])),
+                        (f"record_c{c}", http_case("record.lua", c, writer[1], "record")),
+                        (f"return_c{c}", http_case("return.lua", c, writer[1], "return")),
+                        (f"mix_c{c}", http_case("mix.lua", c, writer[1], "record"))):
+                    cases[name + suffix] = case
+                    pool_for[name + suffix] = k
         if a.only:
-            cases = {k: v for k, v in cases.items() if k in a.only.split(",")}
+            cases = {k: v for k, v in cases.items()
+                     if k in a.only.split(",") or k.rsplit("_k", 1)[0] in a.only.split(",")}
 
         samples = {k: [] for k in cases}
         for rep in range(a.reps):
             for name, fn in cases.items():
+                if name in pool_for:
+                    pool_with(pool_for[name])
                 # Every case starts clean: the dirty pages the case before
                 # left (writes) are flushed now, not during this one.
                 psql(admin, "CHECKPOINT")
