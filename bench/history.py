@@ -150,7 +150,9 @@ def main():
 
     med = {k: {"rps": statistics.median(r["rps"] for r in v),
                "spread": [min(r["rps"] for r in v), max(r["rps"] for r in v)],
-               "p99_ms": statistics.median(r["p99_ms"] for r in v),
+               # wrk may print a latency this script cannot read (None).
+               "p99_ms": statistics.median([r["p99_ms"] for r in v if r["p99_ms"] is not None]
+                                           or [float("nan")]),
                "errors": sum(r["errors"] for r in v)} for k, v in results.items()}
     print(f"history pages of 5, {args.conns} connections, {args.reps} x {args.seconds} s:")
     print(f"{'case':14s} {'req/s':>9s} {'min..max':>17s} {'p99 ms':>7s} errors {'ratio':>6s} vs")
