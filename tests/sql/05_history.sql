@@ -253,19 +253,20 @@ SELECT is(clp.cursor_make('o', 42, 5),
                                   E'+/\n', '-_'), '=')
              FROM clp.cursor_key k),
           'a cursor is the payload and its HMAC under the database''s key, as 011 made it');
-CREATE FUNCTION pg_temp.plan_of(p_sql text) RETURNS text
+-- A statement's plan as text, EXPLAINed with p_options.
+CREATE FUNCTION pg_temp.plan_of(p_options text, p_sql text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_line text;
     v_plan text := '';
 BEGIN
-    FOR v_line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || p_sql LOOP
+    FOR v_line IN EXECUTE 'EXPLAIN (' || p_options || ') ' || p_sql LOOP
         v_plan := v_plan || v_line || E'\n';
     END LOOP;
     RETURN v_plan;
 END
 $$;
-SELECT pg_temp.plan_of($$SELECT clp.cursor_for('o', 42, k.key, k.inner_pad, k.outer_pad),
+SELECT pg_temp.plan_of('VERBOSE, COSTS OFF', $$SELECT clp.cursor_for('o', 42, k.key, k.inner_pad, k.outer_pad),
                                   clp.cursor_check('o', 42, k.cursor, k.inner_pad, k.outer_pad),
                                   clp.rfc3339(k.at)
                              FROM (SELECT c.*, length(c.inner_pad)::bigint AS key,
@@ -364,12 +365,8 @@ ANALYZE clp.points_ledger;
 CREATE FUNCTION pg_temp.one_index_scan(p_sql text, p_index text, p_rows integer) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_line text;
-    v_plan text := '';
+    v_plan text := pg_temp.plan_of('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF', p_sql);
 BEGIN
-    FOR v_line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || p_sql LOOP
-        v_plan := v_plan || v_line || E'\n';
-    END LOOP;
     IF v_plan ~ ('Index Scan Backward using ' || p_index || ' on [^\n]*\(actual rows=' || p_rows
                  || ' loops=1\)')
        AND v_plan !~ 'Seq Scan|Bitmap|Sort|Filter|Join|Nested Loop|Index Scan using' THEN
