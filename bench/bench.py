@@ -294,7 +294,10 @@ def main():
         it has another setting, then warms the new connections up."""
         if k == pool_k[0]:
             return
-        env["CLP_DB_CONNECTIONS"] = str(k)
+        if k:
+            env["CLP_DB_CONNECTIONS"] = str(k)
+        else:
+            env.pop("CLP_DB_CONNECTIONS", None)     # the pool's default
         run(stack + ["start", var, str(port)], env=env)
         pool_k[0] = k
         wrk(url, "balance.lua", 16, 1, dict(wcommon, CLP_BENCH_TOKEN=reader[1]))
