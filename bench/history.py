@@ -4,7 +4,7 @@ is one indexed query, measured.  On a throwaway service (scripts/stack, the
 make run config) one customer gets 100,000 orders (and 20,000 returns) and
 another 10 (the heavy one loaded by SQL in seconds, as bench/load.sql loads the
 main bench; the light one through clp_api); then wrk reads, in interleaved
-repetitions, pages of 5 rows:
+repetitions (each starting one case later), pages of 5 rows:
 
   light_first    the first page of the customer with 10 orders
   heavy_first    the first page of the customer with 100,000 orders
@@ -140,9 +140,13 @@ def main():
             assert len(page.get("orders", page.get("entries", []))) == 5, url
             assert page["next_cursor"], f"{url}: a compared page must have a next one"
         results = {k: [] for k in urls}
-        for _ in range(args.reps):
-            for name, url in urls.items():
-                results[name].append(wrk(url, "history.lua", args.conns, args.seconds,
+        names = list(urls)
+        for rep in range(args.reps):
+            # Each repetition starts one case later, so that no case always
+            # runs at the same place in the round, after the same neighbour.
+            turn = rep % len(names)
+            for name in names[turn:] + names[:turn]:
+                results[name].append(wrk(urls[name], "history.lua", args.conns, args.seconds,
                                          {"CLP_BENCH_TOKEN": token}))
     finally:
         subprocess.run(["sh", stack, "stop", var], capture_output=True)
