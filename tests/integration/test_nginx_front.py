@@ -265,9 +265,20 @@ if shutil.which("curl"):
        "strict-transport-security: max-age=31536000" in out.lower() and
        '{"error":{"code":"not_found"' in out, "tls: HTTP/2 404 with HSTS and JSON", out[:600])
 
-# No pool behind nginx: its 502 answers as the SPEC's 503.
+# No pool behind nginx: its 502 answers as the SPEC's 503; GET /healthz in
+# the health check's own shape (SPEC §4), which a monitor reads whatever
+# is down behind nginx.
 resp, raw = send(NOPOOL_PORT, req("GET", "/healthz"))
-check("no pool: /healthz", resp, raw, 503, "unavailable", retry_after=True)
+ok(resp is not None and resp.status == 503 and resp.json == {"status": "unavailable"}
+   and resp.header("Content-Type") == "application/json"
+   and resp.header("Retry-After") == "1"
+   and REQUEST_ID.match(resp.header("X-Request-Id") or "") is not None,
+   "no pool: GET /healthz 503 {\"status\":\"unavailable\"} with Retry-After", raw[:600])
+resp, raw = send(NOPOOL_PORT, req("GET", "/healthz?probe=1"))
+ok(resp is not None and resp.status == 503 and resp.json == {"status": "unavailable"},
+   "no pool: GET /healthz?probe=1 in the health shape too", raw[:600])
+resp, raw = send(NOPOOL_PORT, req("GET", "/v1/balance?user_id=1"))
+check("no pool: an API path", resp, raw, 503, "unavailable", retry_after=True)
 resp, raw = send(NOPOOL_PORT, req("TRACE", "/healthz"))
 check("no pool: TRACE (the worker's answer fails too)", resp, raw, 503, "unavailable",
       retry_after=True)
