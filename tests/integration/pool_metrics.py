@@ -2,7 +2,8 @@
 counts are exactly the requests sent; token-cache hits and misses; a
 database error and reconnect; workers killed with -9 are counted as
 restarts and the totals survive them; a worker's log line about a request
-carries the request's id; `promtool check metrics` accepts the text.
+carries the request's id (the caller's, or nginx's when it sent none);
+`promtool check metrics` accepts the text.
 
 A pool_ test: it kills a worker and holds a table lock."""
 import os
@@ -187,27 +188,52 @@ ok(statuses == [200] * 20 and 1 <= lost <= len(workers)
    (statuses, d))
 
 # A statement timeout (5 s, db.c) behind a lock the admin holds: a 503,
-# counted as a statement error, logged with the caller's X-Request-Id.
+# counted as a statement error, logged with the request's id: the
+# caller's X-Request-Id, and nginx's own when the caller sent none (the
+# id of nginx's access log line, passed to the worker by clp-server.conf).
+# The lock outlasts both reads, one after the other (one pipeline would
+# hold the second behind the first past nginx's 10 s), and is then
+# cancelled.
+LOCKED = ("SELECT {} FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+          " WHERE c.relname = 'customers' AND l.mode = 'AccessExclusiveLock'"
+          " AND l.granted")
 locker = subprocess.Popen(
     ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", ADMIN_DB, "-c",
      "BEGIN; LOCK TABLE clp.customers IN ACCESS EXCLUSIVE MODE;"
-     " SELECT pg_sleep(8); COMMIT;"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-wait_for(lambda: psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                      " WHERE c.relname = 'customers' AND l.mode = 'AccessExclusiveLock'"
-                      " AND l.granted")[0][0] == "1")
+     " SELECT pg_sleep(60); COMMIT;"],
+    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wait_for(lambda: psql(LOCKED.format("count(*)"))[0][0] == "1")
 before = scrape()
 rid = f"metrics-log-{os.getpid()}"
 r = request("GET", "/v1/balance?user_id=1", reader["token"], headers={"X-Request-Id": rid})
+r_nginx = request("GET", "/v1/balance?user_id=1", reader["token"])
 after = scrape()
+psql(LOCKED.format("pg_cancel_backend(l.pid)"))
 locker.wait(timeout=30)
-ok(r.status == 503, "a read behind the lock times out: 503", r)
-ok(delta(before, after).get('clp_db_errors_total{kind="statement"}') == 1,
-   "the statement timeout is a database error", delta(before, after))
+ok(r.status == 503 and r_nginx.status == 503, "reads behind the lock time out: 503",
+   (r, r_nginx))
+ok(delta(before, after).get('clp_db_errors_total{kind="statement"}') == 2,
+   "each statement timeout is a database error", delta(before, after))
+nginx_rid = r_nginx.header("X-Request-Id")
+
+
+def access_line(request_id):
+    # nginx flushes its buffered access log within a second (dev.conf.in).
+    with open(os.path.join(VAR, "nginx", "access.log")) as f:
+        return next((line for line in f if f'"request_id":"{request_id}"' in line), None)
+
+
+ok(nginx_rid and wait_for(lambda: access_line(nginx_rid)) and '"status":503'
+   in access_line(nginx_rid),
+   "the answer's X-Request-Id is nginx's: its access log line has it, with the 503",
+   nginx_rid)
 with open(os.path.join(VAR, "pool.log")) as f:
     lines = [line for line in f if "statement timeout" in line]
 ok(any(f'"request_id":"{rid}"' in line for line in lines),
-   "the worker's log line carries the request id", lines[-3:])
+   "the worker's log line carries the caller's request id", lines[-3:])
+ok(nginx_rid and any(f'"request_id":"{nginx_rid}"' in line for line in lines),
+   "the worker's log line carries nginx's request id when the caller sent none",
+   (nginx_rid, lines[-3:]))
 
 # ---- kill -9 every worker: restarted, counted, totals kept ----
 # Every one: a worker whose connection the server ended above and that has
