@@ -198,8 +198,10 @@ TRIGGERS = [
     ("405 TRACE /v1/orders", req("TRACE", "/v1/orders"), 405, "method_not_allowed",
      "POST, DELETE"),
     ("404 TRACE on an unknown path", req("TRACE", "/nope"), 404, "not_found", None),
-    ("413 body over 64k", req("POST", "/v1/orders", body=b"{" + b" " * 70000 + b"}"),
-     413, "payload_too_large", None),
+    # Over client_max_body_size nginx refuses the body unread; @clp_413 asks
+    # the worker, which answers the SPEC's 401 before 413.
+    ("401 body over 64k without a token (the worker, SPEC §3's order)",
+     req("POST", "/v1/orders", body=b"{" + b" " * 70000 + b"}"), 401, "unauthorized", None),
     ("431 (nginx's 414) request line over 16k", req("GET", "/healthz?x=" + BIG), 431,
      "headers_too_large", None),
     ("431 (nginx's 494) header line over 16k", req("GET", "/healthz", headers=["X-Big: " + BIG]),
@@ -250,6 +252,9 @@ for server, port, tls in SERVERS:
 for name, payload, status, code, _ in TRIGGERS[:2] + TRIGGERS[11:12]:
     resp, raw = send(PLAIN_PORT, payload)
     check(f"clp.conf port 80: {name}", resp, raw, status, code)
+# Over its client_max_body_size (nginx's 1m): no pool here, nginx's 413.
+resp, raw = send(PLAIN_PORT, req("POST", "/v1/orders", body=b"{" + b" " * (1 << 20) + b"}"))
+check("clp.conf port 80: 413 body over 1m", resp, raw, 413, "payload_too_large")
 resp, raw = send(PLAIN_PORT, req("GET", "/v1/balance?user_id=1"))
 ok(resp is not None and resp.status == 301 and
    resp.header("Location") == "https://localhost/v1/balance?user_id=1",
@@ -281,6 +286,9 @@ resp, raw = send(NOPOOL_PORT, req("GET", "/v1/balance?user_id=1"))
 check("no pool: an API path", resp, raw, 503, "unavailable", retry_after=True)
 resp, raw = send(NOPOOL_PORT, req("TRACE", "/healthz"))
 check("no pool: TRACE (the worker's answer fails too)", resp, raw, 503, "unavailable",
+      retry_after=True)
+resp, raw = send(NOPOOL_PORT, req("POST", "/v1/orders", body=b"{" + b" " * 70000 + b"}"))
+check("no pool: a body over 64k (the worker would judge it)", resp, raw, 503, "unavailable",
       retry_after=True)
 
 # --- limits (dev: 127.0.0.2 is counted, 127.0.0.1 is not) -----------------------
