@@ -37,7 +37,7 @@ import subprocess
 import tempfile
 import time
 
-from clptest import HOST, PORT, VAR, Response, done, ok
+from clptest import HOST, PORT, VAR, Response, create_app, done, ok
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._~:+/=-]{1,128}$")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -269,6 +269,24 @@ if shutil.which("curl"):
     ok(out.startswith("HTTP/2 404") and
        "strict-transport-security: max-age=31536000" in out.lower() and
        '{"error":{"code":"not_found"' in out, "tls: HTTP/2 404 with HSTS and JSON", out[:600])
+    # An HTTP/2 body need not announce its length (there is no chunked
+    # framing to see in Transfer-Encoding): over 64k, nginx's own 413, as a
+    # worker asked without the body would judge it empty (400).  curl sends
+    # a piped body without Content-Length; the token goes in a file, never
+    # on a command line.
+    auth = os.path.join(tmp, "writer.header")
+    with open(os.open(auth, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("Authorization: Bearer " + create_app("Can_Modify_Orders")["token"])
+    out = subprocess.run(["curl", "-sk", "--http2", "-i", "-X", "POST", "-T", "-",
+                          "-H", "@" + auth, "-H", "Content-Type: application/json",
+                          f"https://localhost:{TLS_PORT}/v1/orders",
+                          "--resolve", f"localhost:{TLS_PORT}:127.0.0.1"],
+                         input=b"{" + b" " * 70000 + b"}", capture_output=True,
+                         timeout=30).stdout.decode("latin-1")
+    ok(out.startswith("HTTP/2 413") and
+       "strict-transport-security: max-age=31536000" in out.lower() and
+       '{"error":{"code":"payload_too_large"' in out,
+       "tls: HTTP/2 body over 64k without Content-Length: 413", out[:600])
 
 # No pool behind nginx: its 502 answers as the SPEC's 503; GET /healthz in
 # the health check's own shape (SPEC §4), which a monitor reads whatever
