@@ -191,9 +191,10 @@ SELECT is(array(SELECT pg_temp.error_of(format(
                                     left(:'orders_cursor', 66), ' ' || :'orders_cursor',
                                     repeat('A', 67), repeat('_', 67), repeat('A', 68),
                                     translate(:'orders_cursor', '-_', '+/') || '=',
-                                    encode(decode(repeat('00', 50), 'hex'), 'base64')]) AS c),
-          array_fill('CLV01:cursor'::text, ARRAY[12]),
-          'malformed cursors (empty, junk, padded, long, short, spaced, base64 not url) are 422 on cursor');
+                                    encode(decode(repeat('00', 50), 'hex'), 'base64'),
+                                    left(:'orders_cursor', 64) || 'é' || right(:'orders_cursor', 1)]) AS c),
+          array_fill('CLV01:cursor'::text, ARRAY[13]),
+          'malformed cursors (empty, junk, padded, long, short, spaced, base64 not url, 67 bytes of 66 characters) are 422 on cursor');
 SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 43, 2, %L)',
                                   :'orders_cursor')),
           'CLV01:cursor', 'another customer''s cursor is 422 on cursor');
