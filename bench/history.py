@@ -18,7 +18,9 @@ cursor; the pages from a cursor also check one.  The ratios the issue asks
 for: the first pages of the two histories, and a deep page against the
 first page of its own history (what checking a cursor costs is in that
 ratio; deep against second isolates the depth alone).
-Prints medians and ratios, and writes bench/results/history.json.
+Prints medians and ratios, of the rate and of the cost (the machine's busy
+CPU time per page, wrk included, from /proc/stat: steadier than the rate
+when the machine's speed moves), and writes bench/results/history.json.
 """
 import argparse
 import json
@@ -30,7 +32,7 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, free_port, psql, run, wrk  # noqa: E402
+from bench import ROOT, Servers, cpu_per_request, free_port, psql, run, wrk  # noqa: E402
 
 HEAVY, LIGHT = 900001, 900002
 PROOF = "$y$j75$bbbbbbbbbbbbbbbbbbbbb.$" + "B" * 43
@@ -141,13 +143,19 @@ def main():
             assert page["next_cursor"], f"{url}: a compared page must have a next one"
         results = {k: [] for k in urls}
         names = list(urls)
+        servers = Servers(var)
         for rep in range(args.reps):
-            # Each repetition starts one case later, so that no case always
-            # runs at the same place in the round, after the same neighbour.
+            # Each repetition starts one case later, and every other one runs
+            # backwards, so that no case always runs at the same place in the
+            # round or after the same neighbour.
             turn = rep % len(names)
-            for name in names[turn:] + names[:turn]:
-                results[name].append(wrk(urls[name], "history.lua", args.conns, args.seconds,
-                                         {"CLP_BENCH_TOKEN": token}))
+            order = names[turn:] + names[:turn]
+            for name in order if rep % 2 == 0 else order[::-1]:
+                before = servers.snapshot()
+                res = wrk(urls[name], "history.lua", args.conns, args.seconds,
+                          {"CLP_BENCH_TOKEN": token})
+                res["cpu_us"] = cpu_per_request(before, servers.snapshot(), res["requests"])
+                results[name].append(res)
     finally:
         subprocess.run(["sh", stack, "stop", var], capture_output=True)
         subprocess.run(["rm", "-rf", tmp])
@@ -157,23 +165,31 @@ def main():
                # wrk may print a latency this script cannot read (None).
                "p99_ms": statistics.median([r["p99_ms"] for r in v if r["p99_ms"] is not None]
                                            or [float("nan")]),
+               # The machine's busy time per page (both cores).
+               "machine_us": statistics.median(r["cpu_us"]["machine"] for r in v),
                "errors": sum(r["errors"] for r in v)} for k, v in results.items()}
     print(f"history pages of 5, {args.conns} connections, {args.reps} x {args.seconds} s:")
-    print(f"{'case':14s} {'req/s':>9s} {'min..max':>17s} {'p99 ms':>7s} errors {'ratio':>6s} vs")
+    print(f"{'case':14s} {'req/s':>9s} {'min..max':>17s} {'p99 ms':>7s} errors "
+          f"{'us/page':>7s} {'ratio':>6s} {'cost':>5s} vs")
     for k, m in med.items():
-        ratio = (f"{m['rps'] / med[against[k]]['rps']:6.2f} {against[k]}" if k in against
-                 else f"{'':6s}")
+        ratio = (f"{m['rps'] / med[against[k]]['rps']:6.2f} "
+                 f"{m['machine_us'] / med[against[k]]['machine_us']:5.2f} {against[k]}"
+                 if k in against else "")
         print(f"{k:14s} {m['rps']:9.0f} {m['spread'][0]:8.0f}..{m['spread'][1]:<8.0f} "
-              f"{m['p99_ms']:7.2f} {m['errors']:6d} {ratio}")
+              f"{m['p99_ms']:7.2f} {m['errors']:6d} {m['machine_us']:7.1f} {ratio}")
     extra = (("heavy_deep", "heavy_second"),)
     for k, base in extra:
-        print(f"{k} vs {base}: {med[k]['rps'] / med[base]['rps']:.2f}")
+        print(f"{k} vs {base}: {med[k]['rps'] / med[base]['rps']:.2f}, "
+              f"cost {med[k]['machine_us'] / med[base]['machine_us']:.2f}")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"orders": args.orders, "conns": args.conns, "reps": args.reps,
                    "seconds": args.seconds, "cases": med,
                    "ratios": {f"{k}/{b}": med[k]["rps"] / med[b]["rps"]
-                              for k, b in list(against.items()) + list(extra)}}, f, indent=2)
+                              for k, b in list(against.items()) + list(extra)},
+                   "cost_ratios": {f"{k}/{b}": med[k]["machine_us"] / med[b]["machine_us"]
+                                   for k, b in list(against.items()) + list(extra)}},
+                  f, indent=2)
     if any(m["errors"] for m in med.values()):
         raise SystemExit("bench-history: errors")
 
