@@ -356,6 +356,14 @@ row("chunked and Content-Length together",
     req("POST", "/v1/orders", token=W, body=chunked(b"{}"), length=2,
         headers=["Transfer-Encoding: chunked"]), (400,), "bad_request",
     close_ok=True)
+# nginx refuses these before the body-size check; its 400 page must not
+# run that check again and answer 413.
+row("chunked beside a Content-Length over 64k: still 400",
+    req("POST", "/v1/orders", token=W, body=b"a" * 70000, length=70000,
+        headers=["Transfer-Encoding: chunked"]), (400,), "bad_request")
+row("Transfer-Encoding gzip beside a Content-Length over 64k: still 400",
+    req("POST", "/v1/orders", token=W, body=b"a" * 70000, length=70000,
+        headers=["Transfer-Encoding: gzip"]), (400,), "bad_request")
 row("Transfer-Encoding gzip", req("POST", "/v1/orders", token=W, body=b"{}",
                                   length=None,
                                   headers=["Transfer-Encoding: gzip"]),
