@@ -287,19 +287,20 @@ def main():
     pool_ks = [int(k) for k in a.db_connections.split(",")]
     if pool_ks[0]:
         env["CLP_DB_CONNECTIONS"] = str(pool_ks[0])
-    pool_k = [pool_ks[0]]       # the pool's setting now
+    pool_k = pool_ks[0]         # the pool's setting now
 
     def pool_with(k):
         """Restarts the pool (and nginx) with k connections per worker if
         it has another setting, then warms the new connections up."""
-        if k == pool_k[0]:
+        nonlocal pool_k
+        if k == pool_k:
             return
         if k:
             env["CLP_DB_CONNECTIONS"] = str(k)
         else:
             env.pop("CLP_DB_CONNECTIONS", None)     # the pool's default
         run(stack + ["start", var, str(port)], env=env)
-        pool_k[0] = k
+        pool_k = k
         wrk(url, "balance.lua", 16, 1, dict(wcommon, CLP_BENCH_TOKEN=reader[1]))
     floor = None
     try:

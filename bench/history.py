@@ -4,7 +4,8 @@ is one indexed query, measured.  On a throwaway service (scripts/stack, the
 make run config) one customer gets 100,000 orders (and 20,000 returns) and
 another 10 (the heavy one loaded by SQL in seconds, as bench/load.sql loads the
 main bench; the light one through clp_api); then wrk reads, in interleaved
-repetitions (each starting one case later), pages of 5 rows:
+repetitions (each starting one case later, every other one backwards), pages
+of 5 rows:
 
   light_first    the first page of the customer with 10 orders
   heavy_first    the first page of the customer with 100,000 orders
@@ -137,6 +138,8 @@ def main():
         }
         against = {"heavy_first": "light_first", "heavy_second": "heavy_first",
                    "heavy_deep": "heavy_first", "ledger_deep": "ledger_first"}
+        # Depth alone: two pages that both check and make a cursor.
+        depth = ("heavy_deep", "heavy_second")
         for url in urls.values():
             page = get(url, token)
             assert len(page.get("orders", page.get("entries", []))) == 5, url
@@ -168,28 +171,24 @@ def main():
                # The machine's busy time per page (both cores).
                "machine_us": statistics.median(r["cpu_us"]["machine"] for r in v),
                "errors": sum(r["errors"] for r in v)} for k, v in results.items()}
+    pairs = list(against.items()) + [depth]
+    ratios = {f"{k}/{b}": med[k]["rps"] / med[b]["rps"] for k, b in pairs}
+    costs = {f"{k}/{b}": med[k]["machine_us"] / med[b]["machine_us"] for k, b in pairs}
     print(f"history pages of 5, {args.conns} connections, {args.reps} x {args.seconds} s:")
     print(f"{'case':14s} {'req/s':>9s} {'min..max':>17s} {'p99 ms':>7s} errors "
           f"{'us/page':>7s} {'ratio':>6s} {'cost':>5s} vs")
     for k, m in med.items():
-        ratio = (f"{m['rps'] / med[against[k]]['rps']:6.2f} "
-                 f"{m['machine_us'] / med[against[k]]['machine_us']:5.2f} {against[k]}"
-                 if k in against else "")
+        pair = f"{k}/{against.get(k)}"
+        ratio = f"{ratios[pair]:6.2f} {costs[pair]:5.2f} {against[k]}" if k in against else ""
         print(f"{k:14s} {m['rps']:9.0f} {m['spread'][0]:8.0f}..{m['spread'][1]:<8.0f} "
               f"{m['p99_ms']:7.2f} {m['errors']:6d} {m['machine_us']:7.1f} {ratio}")
-    extra = (("heavy_deep", "heavy_second"),)
-    for k, base in extra:
-        print(f"{k} vs {base}: {med[k]['rps'] / med[base]['rps']:.2f}, "
-              f"cost {med[k]['machine_us'] / med[base]['machine_us']:.2f}")
+    pair = "/".join(depth)
+    print(f"{depth[0]} vs {depth[1]}: {ratios[pair]:.2f}, cost {costs[pair]:.2f}")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"orders": args.orders, "conns": args.conns, "reps": args.reps,
-                   "seconds": args.seconds, "cases": med,
-                   "ratios": {f"{k}/{b}": med[k]["rps"] / med[b]["rps"]
-                              for k, b in list(against.items()) + list(extra)},
-                   "cost_ratios": {f"{k}/{b}": med[k]["machine_us"] / med[b]["machine_us"]
-                                   for k, b in list(against.items()) + list(extra)}},
-                  f, indent=2)
+                   "seconds": args.seconds, "cases": med, "ratios": ratios,
+                   "cost_ratios": costs}, f, indent=2)
     if any(m["errors"] for m in med.values()):
         raise SystemExit("bench-history: errors")
 
