@@ -15,7 +15,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         gcc libc6-dev make pkg-config \
-        libfcgi-dev libpq-dev libjson-c-dev libcrypt-dev \
+        libfcgi-dev libpq-dev libjson-c-dev libcrypt-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -33,7 +33,7 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        libfcgi0ldbl libpq5 libjson-c5 libcrypt1 \
+        libfcgi0ldbl libpq5 libjson-c5 libcrypt1 libssl3 \
         libfcgi-bin postgresql-client-15 ca-certificates python3-minimal \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 clp \

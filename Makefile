@@ -16,7 +16,7 @@ SHELL      := /bin/sh
 CC         ?= cc
 VARIANT    ?= release
 BUILD      := build/$(VARIANT)
-PKGS       := fcgi libpq json-c libcrypt
+PKGS       := fcgi libpq json-c libcrypt libcrypto
 # Deferred (=, never :=): pkg-config runs when a recipe needs the flags,
 # after `make deps` has installed it and the -dev packages, not when make
 # reads this file (a fresh machine's first `make test` then finds them).
@@ -36,7 +36,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 # Every module but main.c; the unit tests link against these.
-MODULES    := log monotime utf8 points buf jsonw error validate router fcgi request token \
+MODULES    := log monotime utf8 points buf jsonw error validate router fcgi request b64url token \
               auth db ops metrics service server pool master
 MODULE_OBJS = $(MODULES:%=$(BUILD)/%.o)
 BIN        := $(if $(filter release,$(VARIANT)),cgi-bin/clp.fcgi,$(BUILD)/clp.fcgi)

@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="
 gcc clang libclang-rt-14-dev make pkg-config
-libfcgi-dev libpq-dev libjson-c-dev libcrypt-dev libcmocka-dev
+libfcgi-dev libpq-dev libjson-c-dev libcrypt-dev libssl-dev libcmocka-dev
 postgresql postgresql-15 postgresql-client-15 postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl
 nginx spawn-fcgi curl openssl python3 python3-yaml shellcheck procps valgrind wrk

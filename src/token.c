@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "b64url.h"
 #include "token.h"
 
 #define TOKEN_HASH_PREFIX	"$y$"
@@ -25,10 +26,9 @@ static struct crypt_data	*token_crypt_data;
 bool
 token_new_secret(char secret[TOKEN_SECRET_LEN + 1])
 {
-	static const char b64url[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char raw[TOKEN_SECRET_BYTES + 1];
-	size_t got = 0, i, o = 0;
+	unsigned char raw[TOKEN_SECRET_BYTES];
+	char text[B64URL_SIZE(TOKEN_SECRET_BYTES)];
+	size_t got = 0, len;
 	ssize_t n;
 
 	while (got < TOKEN_SECRET_BYTES) {
@@ -40,21 +40,11 @@ token_new_secret(char secret[TOKEN_SECRET_LEN + 1])
 		}
 		got += (size_t)n;
 	}
-	raw[TOKEN_SECRET_BYTES] = 0;
-	/* 32 bytes: ten full groups of 3, then 2 bytes giving 3 characters. */
-	for (i = 0; i < TOKEN_SECRET_BYTES; i += 3) {
-		unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 |
-		    (i + 2 < TOKEN_SECRET_BYTES ? raw[i + 2] : 0);
-
-		secret[o++] = b64url[v >> 18 & 63];
-		secret[o++] = b64url[v >> 12 & 63];
-		secret[o++] = b64url[v >> 6 & 63];
-		if (i + 2 < TOKEN_SECRET_BYTES)
-			secret[o++] = b64url[v & 63];
-	}
-	secret[o] = '\0';
+	len = b64url_encode(raw, sizeof(raw), text);
+	memcpy(secret, text, TOKEN_SECRET_LEN + 1);
 	explicit_bzero(raw, sizeof(raw));
-	return o == TOKEN_SECRET_LEN;
+	explicit_bzero(text, sizeof(text));
+	return len == TOKEN_SECRET_LEN;
 }
 
 bool
