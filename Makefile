@@ -36,7 +36,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 # Every module but main.c; the unit tests link against these.
-MODULES    := log monotime utf8 points buf jsonw error validate router fcgi request b64url token \
+MODULES    := log monotime utf8 points buf jsonw error validate router fcgi request b64url token cursor \
               auth db ops metrics service server pool master
 MODULE_OBJS = $(MODULES:%=$(BUILD)/%.o)
 BIN        := $(if $(filter release,$(VARIANT)),cgi-bin/clp.fcgi,$(BUILD)/clp.fcgi)

@@ -15,7 +15,10 @@
  *   - validate_body() says malformed_json exactly when the body is not an
  *     RFC 8259 JSON object (checked by a small independent validator here,
  *     which also refuses lone surrogate escapes as the SPEC's choice);
- *   - a parsed bearer token is 1..128 printable characters.
+ *   - a parsed bearer token is 1..128 printable characters;
+ *   - a cursor accepted for a page is the one cursor.c makes of its list,
+ *     customer and position (the fuzzer's key is the empty key, with
+ *     which fuzz/corpus/customer-orders-page's cursor was made).
  * Set CLP_FUZZ_ORACLES=0 in the environment to keep only the sanitizers,
  * or CLP_FUZZ_SKIP to a comma-separated list of oracles to skip, to keep
  * fuzzing past a known bug (fuzz/README.md):
@@ -44,6 +47,7 @@
 #include "ops.h"
 #include "service.h"
 #include "buf.h"
+#include "cursor.h"
 #include "jsonw.h"
 #include "points.h"
 #include "request.h"
@@ -79,6 +83,7 @@ static struct service_call *call;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	unsigned char inner_pad[CURSOR_PAD_LEN], outer_pad[CURSOR_PAD_LEN];
 	const char *o = getenv("CLP_FUZZ_ORACLES");
 
 	(void)argc;
@@ -93,7 +98,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	req = calloc(1, sizeof(*req));
 	call = service_call_new();
 	auth_init(&auth);
-	return req == NULL || call == NULL;
+	/* HMAC's padded forms of the empty key (RFC 2104). */
+	memset(inner_pad, 0x36, sizeof(inner_pad));
+	memset(outer_pad, 0x5c, sizeof(outer_pad));
+	return req == NULL || call == NULL || !cursor_set_key(inner_pad,
+	    sizeof(inner_pad), outer_pad, sizeof(outer_pad));
 }
 
 /* ---- an independent RFC 8259 validator (the oracle for validate_body) */
@@ -380,6 +389,16 @@ error_body(enum clp_err err, const char *field, const char *allow)
 	json_tokener_free(tok);
 }
 
+/* An accepted cursor is exactly the text made of what it gave. */
+static void
+check_cursor(const struct input *in, char list)
+{
+	char again[CURSOR_LEN + 1];
+
+	CHECK(cursor_make(list, in->user_id, in->position, again) &&
+	    strcmp(again, in->cursor) == 0, "a cursor read is the one made");
+}
+
 static void
 check_input(const struct input *in, unsigned fields)
 {
@@ -589,6 +608,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    service_invalid(call) : CLP_OK;
 		CHECK((err != CLP_OK) == (service_next(call) ==
 		    SERVICE_NEXT_AUTHORIZE), "an error waits on the level");
+		if (err == CLP_OK && in.present & FIELD_BIT(FIELD_CURSOR))
+			check_cursor(&in, ops_get(m.route->op)->cursor_list);
 	} else {
 		/* The worker stops at a bad token; the fuzzer goes on so
 		 * every input reaches the validators. */

@@ -83,6 +83,12 @@ db_set_connections(struct db *db, size_t n)
 	db->nconns = n < 1 ? 1 : n > DB_CONNS_MAX ? DB_CONNS_MAX : n;
 }
 
+void
+db_set_setup(struct db *db, bool (*setup)(PGconn *))
+{
+	db->setup = setup;
+}
+
 static void
 db_drop(struct db *db, size_t i)
 {
@@ -111,7 +117,8 @@ db_connect(struct db *db)
 	return true;
 }
 
-/* Opens connection i: the role check, the settings, every statement. */
+/* Opens connection i: the role check, the settings, every statement, the
+ * setup. */
 static bool
 db_connect_one(struct db *db, size_t i)
 {
@@ -154,6 +161,8 @@ db_connect_one(struct db *db, size_t i)
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			goto fail;
 	}
+	if (db->setup != NULL && !db->setup(conn))
+		goto out;
 	ok = true;
 	goto out;
 fail:

@@ -51,6 +51,9 @@ struct db {
 	enum db_role	 role;
 	const struct db_stmt *const *stmts;	/* prepared on connecting */
 	size_t		 nstmts;
+	/* Run on every new connection after the statements are prepared;
+	 * false fails the connection (db_set_setup). */
+	bool		(*setup)(PGconn *);
 	/* The last connection was refused for its role's privileges. */
 	bool		 role_refused;
 	/* No reconnect attempt before this (one back-off for all the
@@ -93,6 +96,9 @@ void		db_init(struct db *, const char *conninfo, enum db_role,
 		    const struct db_stmt *const *stmts, size_t n);
 /* n connections (1..DB_CONNS_MAX), before db_connect(). */
 void		db_set_connections(struct db *, size_t n);
+/* What every new connection runs before its first call: it reads what the
+ * worker keeps of the database (service.c: the cursor key). */
+void		db_set_setup(struct db *, bool (*)(PGconn *));
 void		db_close(struct db *);
 /*
  * Opens every connection and prepares every statement on each; false if

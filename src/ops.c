@@ -92,62 +92,62 @@ static enum clp_err	answer_customer_ledger(const struct db_job *,
  */
 static const struct op_def ops[OP__COUNT] = {
 	[OP_HEALTH] = { { "health", "SELECT 1", 0, true, true },
-	    NULL, false, false, bind_health, answer_health, false },
+	    NULL, false, false, bind_health, answer_health, false, 0 },
 	[OP_AUTH_LOOKUP] = { { "auth_lookup",
 	    "SELECT token_setting FROM clp_api.auth_lookup($1)", 1, true,
-	    true }, NULL, false, false, bind_auth_lookup, NULL, false },
+	    true }, NULL, false, false, bind_auth_lookup, NULL, false, 0 },
 	[OP_AUTHORIZE] = { { "authorize",
 	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true },
-	    NULL, false, false, bind_authorize, NULL, false },
+	    NULL, false, false, bind_authorize, NULL, false, 0 },
 	[OP_BALANCE] = { { "balance",
 	    "SELECT user_id, balance_hundredths, orders, returned_orders"
 	    " FROM clp_api.balance($1, $2, $3)", 3, true, true },
-	    LEVEL_READ, false, false, bind_balance, answer_balance, true },
+	    LEVEL_READ, false, false, bind_balance, answer_balance, true, 0 },
 	[OP_RECORD_ORDER] = { { "record_order",
 	    "SELECT order_id, user_id, points_hundredths, replayed"
 	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true,
 	    false }, LEVEL_MODIFY, false, false, bind_record_order,
-	    answer_record_order, false },
+	    answer_record_order, false, 0 },
 	[OP_RETURN_ORDER] = { { "return_order",
 	    "SELECT order_id, user_id, points_revoked_hundredths, replayed"
 	    " FROM clp_api.return_order($1, $2, $3)", 3, true, false },
 	    LEVEL_MODIFY, false, false, bind_return_order,
-	    answer_return_order, false },
+	    answer_return_order, false, 0 },
 	[OP_CREATE_APP] = { { "create_app",
 	    "SELECT app_id, application_name, access_level, created_at"
 	    " FROM clp_api.create_app($1, $2, $3, $4, $5)", 5, false,
 	    false }, LEVEL_MASTER, true, false, bind_create_app,
-	    answer_create_app, false },
+	    answer_create_app, false, 0 },
 	[OP_LIST_APPS] = { { "list_apps",
 	    "SELECT app_id, application_name, access_level, created_at"
 	    " FROM clp_api.list_apps($1, $2)", 2, true, true },
 	    LEVEL_MASTER, false, false, bind_list_apps, answer_list_apps,
-	    false },
+	    false, 0 },
 	[OP_SET_LEVEL] = { { "set_level",
 	    "SELECT app_id, application_name, access_level"
 	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true, false },
 	    LEVEL_MASTER, false, false, bind_set_level, answer_set_level,
-	    false },
+	    false, 0 },
 	[OP_DELETE_APP] = { { "delete_app",
 	    "SELECT app_id, deleted FROM clp_api.delete_app($1, $2, $3)", 3,
 	    false, false }, LEVEL_MASTER, false, false, bind_app_id,
-	    answer_delete_app, false },
+	    answer_delete_app, false, 0 },
 	[OP_ROTATE_TOKEN] = { { "rotate_token",
 	    "SELECT app_id FROM clp_api.rotate_token($1, $2, $3, $4)", 4,
 	    true, false }, LEVEL_MASTER, true, true, bind_rotate_token,
-	    answer_rotate_token, false },
+	    answer_rotate_token, false, 0 },
 	[OP_CUSTOMER_ORDERS] = { { "customer_orders",
 	    "SELECT order_id, total_cost, completed_at, points_hundredths,"
-	    " recorded_at, returned_at, next_cursor"
+	    " recorded_at, returned_at, next_position"
 	    " FROM clp_api.customer_orders($1, $2, $3, $4, $5)", 5, true,
 	    true }, LEVEL_READ, false, false, bind_history,
-	    answer_customer_orders, true },
+	    answer_customer_orders, true, CURSOR_LIST_ORDERS },
 	[OP_CUSTOMER_LEDGER] = { { "customer_ledger",
 	    "SELECT entry_id, kind, order_id, redemption_id, hundredths,"
-	    " balance_after_hundredths, app_id, created_at, next_cursor"
+	    " balance_after_hundredths, app_id, created_at, next_position"
 	    " FROM clp_api.customer_ledger($1, $2, $3, $4, $5)", 5, true,
 	    true }, LEVEL_READ, false, false, bind_history,
-	    answer_customer_ledger, true },
+	    answer_customer_ledger, true, CURSOR_LIST_LEDGER },
 };
 
 const struct op_def *
@@ -504,9 +504,9 @@ answer_rotate_token(const struct db_job *job, const struct op_args *a,
 }
 
 /*
- * SPEC §8's pages: the customer, a limit (50 unless given) and the cursor
- * the previous page gave (NULL: the first page).  The database checks the
- * cursor; it is opaque here.
+ * SPEC §8's pages: the customer, a limit (50 unless given) and the
+ * position in the cursor the previous page gave (NULL: the first page),
+ * which service.c has checked.
  */
 static void
 bind_history(struct db_job *job, const struct op_args *a)
@@ -517,7 +517,7 @@ bind_history(struct db_job *job, const struct op_args *a)
 	    a->in->present & FIELD_BIT(FIELD_LIMIT) ? a->in->limit :
 	    OPS_PAGE_DEFAULT);
 	job->params[4] = a->in->present & FIELD_BIT(FIELD_CURSOR) ?
-	    a->in->cursor : NULL;
+	    db_job_int(job, 2, a->in->position) : NULL;
 }
 
 /* "key": the column as a string or an integer, or null when it is NULL. */
@@ -547,14 +547,16 @@ write_nullable(struct buf *w, const struct db_job *job, int row,
 
 /*
  * {"user_id":N,"<list>":[rows],"next_cursor":...}: the rows newest first,
- * the cursor from the last row (set only when a next page exists).
+ * the cursor made from the last row's next_position (set only when a next
+ * page exists).
  */
 static enum clp_err
 answer_page(const struct db_job *job, const struct op_args *a,
     const char *list, bool (*write_row)(struct buf *, const struct db_job *,
     int), struct buf *w)
 {
-	char cursor[VALIDATE_CURSOR_MAX + 1];
+	char cursor[CURSOR_LEN + 1];
+	int64_t position;
 	int i, rows;
 
 	if (job->err != CLP_OK)
@@ -574,9 +576,10 @@ answer_page(const struct db_job *job, const struct op_args *a,
 	}
 	jsonw_lit(w, "]");
 	jsonw_key(w, "next_cursor");
-	if (rows > 0 && !db_is_null(job, rows - 1, "next_cursor")) {
-		if (!db_get_str(job, rows - 1, "next_cursor", cursor,
-		    sizeof(cursor)))
+	if (rows > 0 && !db_is_null(job, rows - 1, "next_position")) {
+		if (!db_get_i64(job, rows - 1, "next_position", &position) ||
+		    !cursor_make(a->cursor_list, a->in->user_id, position,
+		    cursor))
 			return CLP_ERR_INTERNAL;
 		jsonw_cstr(w, cursor);
 	} else {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "cursor.h"
 #include "db.h"
 #include "error.h"
 #include "validate.h"
@@ -49,6 +50,7 @@ struct op_args {
 	const struct input	*in;		/* validated fields */
 	const char		*secret;	/* a new token's (new_token) */
 	const char		*new_hash;	/* and its hash */
+	char			 cursor_list;	/* the operation's */
 };
 
 struct op_def {
@@ -67,6 +69,9 @@ struct op_def {
 	 * its rows may lag the primary by the replay delay (SPEC §10).  The
 	 * caller is still checked on the primary in the same batch. */
 	bool		 replica_ok;
+	/* A history list (cursor.h's letter): the cursor a request gives is
+	 * checked by service.c, and the database gets its position. */
+	char		 cursor_list;
 };
 
 const struct op_def	*ops_get(enum op);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "db.h"
 #include "jsonw.h"
 #include "log.h"
@@ -69,6 +70,8 @@ static void		serve_metrics(struct service *, struct request *);
 static void		finish(struct service *, struct service_call *,
 			    enum clp_err, const char *, const char *);
 static void		validated(struct service_call *);
+static enum clp_err	read_cursor(struct service_call *);
+static bool		read_cursor_key(PGconn *);
 static void		call_args(const struct service_call *,
 			    struct op_args *);
 static void		bind_job(struct service_call *, struct db_job *,
@@ -79,6 +82,33 @@ static void		run_replica_reads(struct service *,
 static bool		resume(struct service *, struct service_call *);
 static void		note_proof(struct service *, struct service_call *);
 static enum clp_err	make_token(struct service_call *);
+
+/*
+ * Every connection, to the primary or a replica, reads the cursor key
+ * (cursor.h), which sql/011 drew once for the database: a worker started
+ * while the database was down has it from its first connection.
+ */
+static bool
+read_cursor_key(PGconn *conn)
+{
+	PGresult *res = PQexecParams(conn,
+	    "SELECT inner_pad, outer_pad FROM clp_api.cursor_key()", 0, NULL,
+	    NULL, NULL, NULL, 1);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && PQnfields(res) == 2 &&
+	    cursor_set_key((const unsigned char *)PQgetvalue(res, 0, 0),
+	    (size_t)PQgetlength(res, 0, 0),
+	    (const unsigned char *)PQgetvalue(res, 0, 1),
+	    (size_t)PQgetlength(res, 0, 1));
+
+	if (!ok)
+		log_error("database setup failed: no cursor key: %s",
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
+		    "not two 64-byte pads");
+	PQclear(res);
+	return ok;
+}
 
 struct service *
 service_new(const char *conninfo, size_t db_connections,
@@ -94,6 +124,7 @@ service_new(const char *conninfo, size_t db_connections,
 		svc->stmts[i] = &ops_get((enum op)i)->stmt;
 	db_init(&svc->db, conninfo, DB_ROLE_SERVICE, svc->stmts, OP__COUNT);
 	db_set_connections(&svc->db, db_connections);
+	db_set_setup(&svc->db, read_cursor_key);
 	auth_init(&svc->auth);
 	/* If the database is down, requests answer 503 until it is back. */
 	(void)db_connect(&svc->db);
@@ -103,6 +134,7 @@ service_new(const char *conninfo, size_t db_connections,
 	if (svc->has_replica) {
 		db_init(&svc->replica, read_conninfo, DB_ROLE_SERVICE,
 		    svc->stmts, OP__COUNT);
+		db_set_setup(&svc->replica, read_cursor_key);
 		(void)db_connect(&svc->replica);
 	}
 	return svc;
@@ -233,6 +265,26 @@ service_validate(const struct request *r, unsigned body_fields,
 	return validate_query(r->query, query_fields, in);
 }
 
+/*
+ * A history page's cursor (cursor.h), once the path's user_id is known: 422
+ * on cursor unless this server made it for this list and customer.  The
+ * key comes with the first connection; before one, the database is down
+ * and the answer is 503 whatever the cursor.
+ */
+static enum clp_err
+read_cursor(struct service_call *c)
+{
+	static const char field[] = "cursor";
+
+	if (!cursor_has_key())
+		return CLP_ERR_UNAVAILABLE;
+	if (cursor_read(c->op->cursor_list, c->in.user_id, c->in.cursor,
+	    &c->in.position))
+		return CLP_OK;
+	memcpy(c->in.bad_field, field, sizeof(field));
+	return CLP_ERR_INVALID_FIELD;
+}
+
 /* The caller's proof is known: validation decides the next call. */
 static void
 validated(struct service_call *c)
@@ -241,6 +293,8 @@ validated(struct service_call *c)
 	    c->route->query_fields, &c->in);
 	if (c->invalid == CLP_OK)
 		c->invalid = c->bad_id;
+	if (c->invalid == CLP_OK && c->in.present & FIELD_BIT(FIELD_CURSOR))
+		c->invalid = read_cursor(c);
 	/* 401 and 403 outrank every validation error and a malformed path
 	 * id, and only the database knows the caller's level right now. */
 	c->next = c->invalid != CLP_OK ? SERVICE_NEXT_AUTHORIZE :
@@ -307,6 +361,7 @@ call_args(const struct service_call *c, struct op_args *a)
 	a->in = &c->in;
 	a->secret = c->secret;
 	a->new_hash = c->new_hash;
+	a->cursor_list = c->op->cursor_list;
 }
 
 /* A new secret and its hash, for create_app and rotate_token. */

@@ -168,7 +168,8 @@ store_string(struct input *in, enum field f, const char *s, size_t len)
 		}
 		return CLP_ERR_INVALID_FIELD;
 	case KIND_CURSOR:
-		/* base64url, as the database makes them; it judges the rest. */
+		/* base64url, as cursor.c makes them; service.c judges the
+		 * rest once the path's user_id is known. */
 		if (len < 1 || len > VALIDATE_CURSOR_MAX ||
 		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		    "0123456789-_") < len)

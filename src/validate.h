@@ -39,8 +39,8 @@ enum field {
 #define VALIDATE_JSON_DEPTH	16
 /* SPEC §8: a page holds 1 to 500 rows. */
 #define VALIDATE_LIMIT_MAX	500
-/* A cursor is opaque base64url text the server made (sql/011); this bounds
- * what is read before the database judges it. */
+/* A cursor is base64url text the server made (cursor.h); this bounds what
+ * is read before service.c judges it. */
 #define VALIDATE_CURSOR_MAX	200
 /* An unknown field's name is echoed back, cut to this many bytes. */
 #define VALIDATE_FIELD_ECHO_MAX	128
@@ -56,6 +56,7 @@ struct input {
 	const char	*access_level;	/* for access_level or new_access_level */
 	int64_t		 limit;
 	char		 cursor[VALIDATE_CURSOR_MAX + 1];
+	int64_t		 position;	/* the cursor's, once service.c read it */
 	/* The field at fault when validation fails (for the error body). */
 	char		 bad_field[VALIDATE_FIELD_ECHO_MAX + 1];
 };

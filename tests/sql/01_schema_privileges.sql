@@ -1,6 +1,6 @@
 -- Roles, ownership and privileges: clp_service may only execute the API.
 BEGIN;
-SELECT plan(37);
+SELECT plan(39);
 
 -- Schemas, tables, roles.
 SELECT has_schema('clp');
@@ -62,8 +62,9 @@ SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'clp_api.authorize(text,text,text)',
                 'clp_api.balance(text,text,bigint)',
                 'clp_api.create_app(text,text,text,text,text)',
-                'clp_api.customer_ledger(text,text,bigint,integer,text)',
-                'clp_api.customer_orders(text,text,bigint,integer,text)',
+                'clp_api.cursor_key()',
+                'clp_api.customer_ledger(text,text,bigint,integer,bigint)',
+                'clp_api.customer_orders(text,text,bigint,integer,bigint)',
                 'clp_api.delete_app(text,text,text)',
                 'clp_api.list_apps(text,text)',
                 'clp_api.record_order(text,text,bigint,bigint,bigint,bigint)',
@@ -110,6 +111,8 @@ SELECT throws_ok($$SELECT * FROM clp_api.create_master('h')$$, '42501', NULL,
                  'clp_service cannot call create_master');
 SELECT is((SELECT token_setting FROM clp_api.auth_lookup('reader')), '$y$j75$sVM56ZI.tcmMr8hcPbp.w1',
           'clp_service can call auth_lookup, which gives only the setting');
+SELECT is((SELECT count(*)::int FROM clp_api.cursor_key() WHERE length(inner_pad) = 64), 1,
+          'clp_service can read the cursors'' key through cursor_key (each worker does)');
 -- SPEC §2: what clp_service can read is no proof, for an app or the master
 -- (tests/sql/service/ tries every function; this is the bypass that was).
 SELECT throws_ok($$SELECT * FROM clp_api.balance('reader',
@@ -123,6 +126,14 @@ SELECT results_eq($$SELECT user_id, balance_hundredths, orders, returned_orders
                         '$y$j75$sVM56ZI.tcmMr8hcPbp.w1$Bx.PdUDRI8B2dQfV3KtdUd4FYbARiLcmm88fV2F8DH3', 7)$$,
                   $$VALUES (7::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
                   'clp_service can call balance with the proof of the token');
+RESET ROLE;
+-- Any other role has only what PUBLIC has: no cursor key, even with the
+-- schema's USAGE.
+CREATE ROLE clp_test_anyone;
+GRANT USAGE ON SCHEMA clp_api TO clp_test_anyone;
+SET LOCAL ROLE clp_test_anyone;
+SELECT throws_ok('SELECT * FROM clp_api.cursor_key()', '42501', 'permission denied for function cursor_key',
+                 'a role that is not clp_service cannot read the cursors'' key');
 RESET ROLE;
 
 SELECT ok((SELECT s.setconfig FROM pg_db_role_setting s

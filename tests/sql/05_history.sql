@@ -1,8 +1,11 @@
 -- History (SPEC §8): customer_orders and customer_ledger, their keyset
--- pages and cursors, the ledger's balance_after and its room for SPEC §9's
--- redemptions, and the plans that keep a page one index scan.
+-- pages from a position and to the next, the cursors' key as the workers
+-- read it (the workers make and check the cursors: tests/unit, and
+-- tests/integration/test_history.py through HTTP), the ledger's
+-- balance_after and its room for SPEC §9's redemptions, and the plans that
+-- keep a page one index scan.
 BEGIN;
-SELECT plan(67);
+SELECT plan(65);
 
 \ir helpers.psql
 
@@ -21,31 +24,32 @@ SELECT * FROM clp_api.return_order('w2', 'h-w2', 3) \g /dev/null
 SELECT * FROM clp_api.record_order('w1', 'h-w1', 43, 101, 10, 0) \g /dev/null
 SELECT * FROM clp_api.record_order('w1', 'h-w1', 43, 102, 20, 0) \g /dev/null
 
--- A list from a cursor (NULL: from the start) to its end, page by page as
--- the worker walks it: (page, order_id, whether the row has a next_cursor).
-CREATE FUNCTION pg_temp.walk_orders(p_user_id bigint, p_limit integer, p_cursor text DEFAULT NULL)
-RETURNS TABLE (page integer, order_id bigint, has_cursor boolean)
+-- A list from a position (NULL: from the newest) to its end, page by page
+-- as the worker walks it: (page, order_id, whether the row has a
+-- next_position).
+CREATE FUNCTION pg_temp.walk_orders(p_user_id bigint, p_limit integer, p_before bigint DEFAULT NULL)
+RETURNS TABLE (page integer, order_id bigint, has_next boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_cursor text := p_cursor;
-    v_next   text;
+    v_before bigint := p_before;
+    v_next   bigint;
     v_row    record;
 BEGIN
     page := 0;
     LOOP
         page := page + 1;
         IF page > 100 THEN
-            RAISE EXCEPTION 'walk_orders: more than 100 pages (a cursor that does not advance?)';
+            RAISE EXCEPTION 'walk_orders: more than 100 pages (a position that does not advance?)';
         END IF;
         v_next := NULL;
-        FOR v_row IN SELECT * FROM clp_api.customer_orders('r1', 'h-r1', p_user_id, p_limit, v_cursor) LOOP
+        FOR v_row IN SELECT * FROM clp_api.customer_orders('r1', 'h-r1', p_user_id, p_limit, v_before) LOOP
             order_id := v_row.order_id;
-            has_cursor := v_row.next_cursor IS NOT NULL;
-            v_next := coalesce(v_row.next_cursor, v_next);
+            has_next := v_row.next_position IS NOT NULL;
+            v_next := coalesce(v_row.next_position, v_next);
             RETURN NEXT;
         END LOOP;
         EXIT WHEN v_next IS NULL;
-        v_cursor := v_next;
+        v_before := v_next;
     END LOOP;
 END
 $$;
@@ -57,8 +61,8 @@ SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_ledger('r1', 'wrong'
           'CLA01:', 'ledger: a wrong hash is 401');
 SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_orders('w1', 'h-w1', 42, 10, NULL)$$),
           'CLA03:', 'orders: Can_Modify_Orders is not Can_Read (403)');
-SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_ledger('w1', 'h-w1', 42, 10, 'junk')$$),
-          'CLA03:', 'ledger: 403 comes before a bad cursor');
+SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_ledger('w1', 'h-w1', 0, 0, -1)$$),
+          'CLA03:', 'ledger: 403 comes before anything (a bad user_id, limit, position)');
 SELECT is(array(SELECT f || ' ' || l || ' -> ' || pg_temp.error_of(
                          format('SELECT * FROM clp_api.%s(''r1'', ''h-r1'', 42, %s, NULL)', f, l))
                   FROM unnest(ARRAY['customer_orders', 'customer_ledger']) AS f
@@ -75,8 +79,8 @@ SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_orders('r1', 'h-r1',
           'CLV01:user_id', 'user_id 0 is 422 on user_id');
 SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_ledger('r1', 'h-r1', NULL, 10, NULL)$$),
           'CLV01:user_id', 'no user_id is 422 on user_id');
-SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_orders('r1', 'h-r1', 0, 0, 'junk')$$),
-          'CLV01:user_id', 'user_id is checked before limit and cursor');
+SELECT is(pg_temp.error_of($$SELECT * FROM clp_api.customer_orders('r1', 'h-r1', 0, 0, -1)$$),
+          'CLV01:user_id', 'user_id is checked before limit');
 
 -- A customer with no history.
 SELECT is((SELECT count(*)::int FROM clp_api.customer_orders('r1', 'h-r1', 99, 50, NULL)), 0,
@@ -118,142 +122,112 @@ SELECT is((SELECT balance_hundredths FROM clp_api.balance('r1', 'h-r1', 42)), 12
           'the first entry''s balance_after is the balance');
 
 -- Pages.
-SELECT results_eq($$SELECT page, order_id, has_cursor FROM pg_temp.walk_orders(42, 3)$$,
+SELECT results_eq($$SELECT page, order_id, has_next FROM pg_temp.walk_orders(42, 3)$$,
                   $$VALUES (1, 7::bigint, false), (1, 6, false), (1, 5, true),
                            (2, 4::bigint, false), (2, 3, false), (2, 2, true),
                            (3, 1::bigint, false)$$,
-                  'limit 3 over 7 orders: pages of 3, 3, 1; next_cursor on the last row of a full page');
-SELECT results_eq($$SELECT page, order_id, has_cursor FROM pg_temp.walk_orders(43, 2)$$,
+                  'limit 3 over 7 orders: pages of 3, 3, 1; next_position on the last row of a full page');
+SELECT results_eq($$SELECT page, order_id, has_next FROM pg_temp.walk_orders(43, 2)$$,
                   $$VALUES (1, 102::bigint, false), (1, 101, false)$$,
-                  'a page that ends the list exactly has no next_cursor (no empty page after it)');
+                  'a page that ends the list exactly has no next_position (no empty page after it)');
 SELECT results_eq($$SELECT order_id FROM pg_temp.walk_orders(42, 1)$$,
                   $$SELECT order_id FROM clp.orders WHERE user_id = 42 ORDER BY orders_before DESC$$,
                   'limit 1: every order once, newest first');
 
 -- Rows written between pages never appear on later pages; nothing is
 -- skipped or repeated.
-SELECT next_cursor AS orders_cursor FROM clp_api.customer_orders('r1', 'h-r1', 42, 2, NULL)
- WHERE next_cursor IS NOT NULL \gset
-SELECT next_cursor AS ledger_cursor FROM clp_api.customer_ledger('r1', 'h-r1', 42, 2, NULL)
- WHERE next_cursor IS NOT NULL \gset
+SELECT next_position AS orders_position FROM clp_api.customer_orders('r1', 'h-r1', 42, 2, NULL)
+ WHERE next_position IS NOT NULL \gset
+SELECT next_position AS ledger_position FROM clp_api.customer_ledger('r1', 'h-r1', 42, 2, NULL)
+ WHERE next_position IS NOT NULL \gset
 SELECT * FROM clp_api.record_order('w1', 'h-w1', 42, 8, 800, 0) \g /dev/null
 SELECT * FROM clp_api.return_order('w1', 'h-w1', 2) \g /dev/null
 SELECT * FROM clp_api.record_order('w2', 'h-w2', 42, 9, 900, 0) \g /dev/null
-SELECT results_eq(format('SELECT order_id FROM pg_temp.walk_orders(42, 2, %L)', :'orders_cursor'),
+SELECT results_eq(format('SELECT order_id FROM pg_temp.walk_orders(42, 2, %s)', :'orders_position'),
                   $$VALUES (5::bigint), (4), (3), (2), (1)$$,
                   'orders: the pages after the first show exactly the older orders, none of the new');
-SELECT is((SELECT returned_at IS NOT NULL FROM clp_api.customer_orders('r1', 'h-r1', 42, 1,
-                                                clp.cursor_make('o', 42, 2))),
+SELECT is((SELECT returned_at IS NOT NULL FROM clp_api.customer_orders('r1', 'h-r1', 42, 1, 2)),
           true, 'an order returned between pages shows its returned_at on its page');
-SELECT results_eq(format('SELECT entry_id FROM clp_api.customer_ledger(''r1'', ''h-r1'', 42, 500, %L)',
-                         :'ledger_cursor'),
+SELECT results_eq(format('SELECT entry_id FROM clp_api.customer_ledger(''r1'', ''h-r1'', 42, 500, %s)',
+                         :'ledger_position'),
                   $$SELECT id FROM clp.points_ledger
                      WHERE user_id = 42
                        AND id < (SELECT id FROM clp.points_ledger WHERE order_id = 7 AND kind = 'award')
                      ORDER BY id DESC$$,
                   'ledger: the next page holds exactly the older entries');
-SELECT is((SELECT count(*)::int FROM clp_api.customer_ledger('r1', 'h-r1', 42, 500, :'ledger_cursor') l
+SELECT is((SELECT count(*)::int FROM clp_api.customer_ledger('r1', 'h-r1', 42, 500, :ledger_position) l
             WHERE l.order_id IN (8, 9) OR (l.kind = 'reversal' AND l.order_id = 2)), 0,
           'ledger: none of the entries written after the first page');
 SELECT is((SELECT array_agg(order_id ORDER BY order_id DESC)
              FROM clp_api.customer_orders('r1', 'h-r1', 42, 3, NULL)),
           ARRAY[9, 8, 7]::bigint[], 'a new first page shows the new orders');
 
--- Cursors: made here, for this list and this customer, or refused.
-SELECT ok(:'orders_cursor' ~ '^[A-Za-z0-9_-]{67}$', 'a cursor is 67 characters of base64url');
-CREATE TEMP TABLE alphabet AS
-SELECT 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'::text AS a;
--- Every single-character edit of a real cursor, each position changed to
--- the next letter of the alphabet.
-SELECT is(array(SELECT e.pos || ' -> ' || pg_temp.error_of(format(
-                         'SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 42, 2, %L)', e.edited))
-                  FROM (SELECT pos, overlay(:'orders_cursor' PLACING
-                                 substr(a, (strpos(a, substr(:'orders_cursor', pos, 1)) % 64) + 1, 1)
-                                 FROM pos FOR 1) AS edited
-                          FROM alphabet, generate_series(1, 67) AS pos) e),
-          array(SELECT pos || ' -> CLV01:cursor' FROM generate_series(1, 67) AS pos),
-          'every one-character edit of a cursor is 422 on cursor');
--- The last character carries 2 unused bits: flipping one decodes to the
--- same bytes, and must still be refused.
-SELECT overlay(:'orders_cursor' PLACING
-               substr(a, ((strpos(a, right(:'orders_cursor', 1)) - 1) # 1) + 1, 1) FROM 67 FOR 1)
-       AS same_bytes_cursor
-  FROM alphabet \gset
-SELECT is(decode(translate(:'same_bytes_cursor', '-_', '+/') || '=', 'base64'),
-          decode(translate(:'orders_cursor', '-_', '+/') || '=', 'base64'),
-          'an edit of the unused bits decodes to the same bytes');
-SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 42, 2, %L)',
-                                  :'same_bytes_cursor')),
-          'CLV01:cursor', 'yet it is refused: only the text this server made is a cursor');
-SELECT is(array(SELECT pg_temp.error_of(format(
-                         'SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 42, 2, %L)', c))
-                  FROM unnest(ARRAY['', 'junk', '====', :'orders_cursor' || '=', :'orders_cursor' || 'A',
-                                    left(:'orders_cursor', 66), ' ' || :'orders_cursor',
-                                    repeat('A', 67), repeat('_', 67), repeat('A', 68),
-                                    translate(:'orders_cursor', '-_', '+/') || '=',
-                                    encode(decode(repeat('00', 50), 'hex'), 'base64'),
-                                    left(:'orders_cursor', 64) || 'é' || right(:'orders_cursor', 1)]) AS c),
-          array_fill('CLV01:cursor'::text, ARRAY[13]),
-          'malformed cursors (empty, junk, padded, long, short, spaced, base64 not url, 67 bytes of 66 characters) are 422 on cursor');
-SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 43, 2, %L)',
-                                  :'orders_cursor')),
-          'CLV01:cursor', 'another customer''s cursor is 422 on cursor');
-SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_ledger(''r1'', ''h-r1'', 42, 2, %L)',
-                                  :'orders_cursor')),
-          'CLV01:cursor', 'an orders cursor for the ledger is 422 on cursor');
-SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 42, 2, %L)',
-                                  :'ledger_cursor')),
-          'CLV01:cursor', 'a ledger cursor for the orders is 422 on cursor');
--- Forged: the right format and payload, signed with another key.
-SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 42, 2, %L)',
-            rtrim(translate(encode(clp.cursor_payload('o', 42, 5)
-                                   || clp.hmac_sha256(clp.hmac_pad('\x00'::bytea, 54),
-                                                      clp.hmac_pad('\x00'::bytea, 92),
-                                                      clp.cursor_payload('o', 42, 5)), 'base64'),
-                            E'+/\n', '-_'), '='))),
-          'CLV01:cursor', 'a cursor signed with another key is 422 on cursor');
--- The last character carries 2 unused bits: one that differs only there
--- decodes to the same bytes, and is refused all the same.
-SELECT is(pg_temp.error_of(format('SELECT * FROM clp_api.customer_orders(''r1'', ''h-r1'', 42, 2, %L)',
-            left(:'orders_cursor', 66)
-            || substr('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-                      strpos('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-                             right(:'orders_cursor', 1)) + 1, 1))),
-          'CLV01:cursor', 'a cursor edited in its last character''s unused bits is 422 on cursor');
-SELECT is((SELECT order_id FROM clp_api.customer_orders('r1', 'h-r1', 42, 1, clp.cursor_make('o', 42, 5))),
-          5::bigint, 'the same payload signed with the database''s key is a cursor (the forgery''s control)');
-SELECT is(left(:'orders_cursor', 24),
-          rtrim(translate(encode(clp.cursor_payload('o', 42, 5), 'base64'), '+/', '-_'), '='),
-          'the cursor begins with its payload: version, list, user_id, the last row''s key');
-SELECT is((SELECT clp.history_start('o', 42, 2, :'orders_cursor', k.inner_pad, k.outer_pad)
-             FROM clp.cursor_key k), 5::bigint,
-          'and decodes to the key of the first page''s last row (order 6, orders_before 5)');
+-- Positions: the next page starts below the last row's key (orders_before
+-- for orders, the entry's id for the ledger), not its order_id.
+SELECT is(:'orders_position'::bigint, (SELECT orders_before FROM clp.orders WHERE order_id = 6),
+          'orders: next_position is the last row''s orders_before (order 6''s, not its order_id)');
+SELECT is(:'ledger_position'::bigint,
+          (SELECT id FROM clp.points_ledger WHERE order_id = 7 AND kind = 'award'),
+          'ledger: next_position is the last row''s entry_id (order 7''s award)');
+-- The workers check a cursor before they pass its position on; a position
+-- no cursor could give must still only narrow the caller's customer's rows
+-- (014's note): no other customer's row, no error.
+SELECT results_eq($$SELECT order_id, next_position FROM clp_api.customer_orders('r1', 'h-r1', 42, 500, 3)$$,
+                  $$VALUES (3::bigint, NULL::bigint), (2, NULL), (1, NULL)$$,
+                  'orders below position 3: customer 42''s with orders_before 2, 1, 0 only (not 43''s, also below 3)');
+SELECT results_eq($$SELECT order_id FROM clp_api.customer_orders('r1', 'h-r1', 43, 500, 1)$$,
+                  $$VALUES (101::bigint)$$, 'orders below position 1: customer 43''s first order only');
+SELECT results_eq($$SELECT entry_id FROM clp_api.customer_ledger('r1', 'h-r1', 43, 500,
+                      (SELECT id FROM clp.points_ledger WHERE order_id = 102))$$,
+                  $$SELECT id FROM clp.points_ledger WHERE order_id = 101$$,
+                  'ledger below customer 43''s second entry: its first only (not 42''s older entries)');
+SELECT results_eq($$SELECT * FROM clp_api.customer_orders('r1', 'h-r1', 42, 4, 1000000000)$$,
+                  $$SELECT * FROM clp_api.customer_orders('r1', 'h-r1', 42, 4, NULL)$$,
+                  'orders below a position past every key: the first page, next_position and all');
+SELECT results_eq($$SELECT * FROM clp_api.customer_ledger('r1', 'h-r1', 42, 4, 9223372036854775807)$$,
+                  $$SELECT * FROM clp_api.customer_ledger('r1', 'h-r1', 42, 4, NULL)$$,
+                  'ledger below the greatest position: the first page');
+-- How many rows a query gives, or its error as error_of gives it.
+CREATE FUNCTION pg_temp.rows_or_error(p_sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    EXECUTE 'SELECT count(*) FROM (' || p_sql || ') q' INTO v_rows;
+    RETURN v_rows || ' rows';
+EXCEPTION WHEN OTHERS THEN
+    RETURN pg_temp.error_of(p_sql);
+END
+$$;
+SELECT is(array(SELECT f || ' ' || b || ' -> ' || pg_temp.rows_or_error(
+                         format('SELECT * FROM clp_api.%s(''r1'', ''h-r1'', 42, 500, %s)', f, b))
+                  FROM unnest(ARRAY['customer_orders', 'customer_ledger']) AS f
+                 CROSS JOIN unnest(ARRAY['0', '-1', '-9223372036854775808']) AS b),
+          array(SELECT f || ' ' || b || ' -> 0 rows'
+                  FROM unnest(ARRAY['customer_orders', 'customer_ledger']) AS f
+                 CROSS JOIN unnest(ARRAY['0', '-1', '-9223372036854775808']) AS b),
+          'a position of 0 or below: an empty page, not an error, on both lists');
 
--- HMAC-SHA256 against RFC 4231 test cases 1, 2 and 6 (a key longer than a
--- block).
-SELECT is(array(SELECT encode(clp.hmac_sha256(clp.hmac_pad(k, 54), clp.hmac_pad(k, 92), m), 'hex')
-                  FROM (VALUES ('\x0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b'::bytea,
-                                convert_to('Hi There', 'UTF8'), 1),
-                               (convert_to('Jefe', 'UTF8'),
-                                convert_to('what do ya want for nothing?', 'UTF8'), 2),
-                               (decode(repeat('aa', 131), 'hex'),
-                                convert_to('Test Using Larger Than Block-Size Key - Hash Key First', 'UTF8'), 3))
-                       AS v(k, m, n) ORDER BY n),
-          ARRAY['b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7',
-                '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
-                '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
-          'HMAC-SHA256 gives RFC 4231''s results');
--- 012 and 013 made cursors cheap without changing one: still 011's bytes
--- under the same key, made by one expression with its helpers inlined (a
--- SQL function that is called instead has its body read and parsed again
--- on every page).
-SELECT is(clp.cursor_make('o', 42, 5),
-          (SELECT rtrim(translate(encode(clp.cursor_payload('o', 42, 5)
-                                         || clp.hmac_sha256(k.inner_pad, k.outer_pad,
-                                                            clp.cursor_payload('o', 42, 5)), 'base64'),
-                                  E'+/\n', '-_'), '=')
-             FROM clp.cursor_key k),
-          'a cursor is the payload and its HMAC under the database''s key, as 011 made it');
+-- The cursors' key, which each worker reads when it connects: the stored
+-- key's two pads as they are, 64 bytes each, K xor ipad and K xor opad of
+-- one K (so each byte of one xor the other is 0x36 xor 0x5c).
+SELECT is((SELECT count(*)::int FROM clp.cursor_key), 1, 'one cursor key');
+SELECT results_eq($$SELECT inner_pad, outer_pad FROM clp_api.cursor_key()$$,
+                  $$SELECT inner_pad, outer_pad FROM clp.cursor_key$$,
+                  'clp_api.cursor_key() gives one row: the stored key''s two pads');
+SELECT is((SELECT ARRAY[length(inner_pad), length(outer_pad)] FROM clp_api.cursor_key()), ARRAY[64, 64],
+          'each pad is 64 bytes, SHA-256''s block');
+SELECT is((SELECT ('x' || encode(inner_pad, 'hex'))::bit(512) # ('x' || encode(outer_pad, 'hex'))::bit(512)
+             FROM clp_api.cursor_key()),
+          ('x' || repeat('6a', 64))::bit(512),
+          'every byte of inner_pad xor outer_pad is 0x36 xor 0x5c: the two pads of one key');
+SELECT isnt((SELECT inner_pad FROM clp.cursor_key), decode(repeat('36', 64), 'hex'),
+            'the cursor key is not empty (an empty key''s inner pad is all 0x36)');
+SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.pronamespace IN ('clp'::regnamespace, 'clp_api'::regnamespace)
+                   AND p.proname ~ 'cursor|hmac' AND p.proname <> 'cursor_key'),
+          '{}'::text[], 'no SQL function makes or checks a cursor any more: the workers do');
+
 -- A statement's plan as text, EXPLAINed with p_options.
 CREATE FUNCTION pg_temp.plan_of(p_options text, p_sql text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -267,16 +241,17 @@ BEGIN
     RETURN v_plan;
 END
 $$;
-SELECT pg_temp.plan_of('VERBOSE, COSTS OFF', $$SELECT clp.cursor_for('o', 42, k.key, k.inner_pad, k.outer_pad),
-                                  clp.rfc3339(k.at)
-                             FROM (SELECT c.*, length(c.inner_pad)::bigint AS key, now() AS at
-                                     FROM clp.cursor_key c) k$$) AS cursor_plan \gset
-SELECT ok(:'cursor_plan' ~ '(sha256\(.*){2}' AND :'cursor_plan' ~ 'to_char\('
-          AND :'cursor_plan' !~ 'cursor_(for|payload)|hmac_sha256|rfc3339',
-          'the cursor helpers and rfc3339 are inlined: the query computes both sha256() itself');
-SELECT is((SELECT count(*)::int FROM clp.cursor_key), 1, 'one cursor key');
-SELECT isnt((SELECT inner_pad FROM clp.cursor_key), clp.hmac_pad('\x'::bytea, 54),
-            'the cursor key is not empty');
+-- 012's inlining of rfc3339 (a SQL function that is called instead has its
+-- body read and parsed again on every page) and its generic plans stand.
+SELECT pg_temp.plan_of('VERBOSE, COSTS OFF', $$SELECT clp.rfc3339(o.recorded_at) FROM clp.orders o$$)
+       AS rfc3339_plan \gset
+SELECT ok(:'rfc3339_plan' ~ 'to_char\(' AND :'rfc3339_plan' !~ 'rfc3339',
+          'rfc3339 is inlined: the query calls to_char() itself');
+SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.oid IN ('clp_api.customer_orders(text,text,bigint,integer,bigint)'::regprocedure,
+                                 'clp_api.customer_ledger(text,text,bigint,integer,bigint)'::regprocedure)
+                   AND NOT 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)),
+          '{}'::text[], 'both lists keep 012''s generic plans (force_generic_plan)');
 
 -- The ledger's balance_after: the running balance, for every customer.
 SELECT is(array(SELECT format('entry %s: balance_after %s, running sum %s', id, balance_after, running)
@@ -357,6 +332,9 @@ INSERT INTO clp.points_ledger (kind, order_id, user_id, hundredths, balance_afte
 SELECT 'award', 1000000 + i, 77, 1, i + 1, 'w1' FROM generate_series(0, 99999) AS i;
 ANALYZE clp.orders;
 ANALYZE clp.points_ledger;
+-- The id of 77's 50,001st entry: ids continue from what earlier files (or
+-- earlier runs on the same database) drew from the sequence.
+SELECT id AS deep_ledger_id FROM clp.points_ledger WHERE order_id = 1050000 \gset
 
 -- Whether a statement's plan is one backward scan of an index, returning
 -- p_rows rows: nothing else reads a row (no sequential or bitmap scan, no
@@ -382,7 +360,7 @@ SELECT ok(pg_temp.one_index_scan('SELECT * FROM clp.orders_page(77, 50000, 51)',
 SELECT ok(pg_temp.one_index_scan('SELECT * FROM clp.orders_page(77, 9223372036854775807, 51)',
                                  'orders_user_sequence_key', 51),
           'so is a first page');
-SELECT ok(pg_temp.one_index_scan('SELECT * FROM clp.ledger_page(77, 50001, 501)',
+SELECT ok(pg_temp.one_index_scan(format('SELECT * FROM clp.ledger_page(77, %s, 501)', :'deep_ledger_id'),
                                  'points_ledger_user_idx', 501),
           'a deep ledger page is one backward index scan reading its 501 rows');
 -- Customer 42's entries come before all of 77's: a scan of the ledger's
@@ -394,14 +372,14 @@ SET LOCAL plan_cache_mode = force_generic_plan;
 SELECT ok(pg_temp.one_index_scan('EXECUTE ledger_page_q(42, 9223372036854775807, 51)',
                                  'points_ledger_user_idx', 11),
           'a generic plan of a ledger page scans the customer''s entries only');
-SELECT ok(pg_temp.one_index_scan('EXECUTE ledger_page_q(77, 50001, 51)', 'points_ledger_user_idx', 51),
+SELECT ok(pg_temp.one_index_scan(format('EXECUTE ledger_page_q(77, %s, 51)', :'deep_ledger_id'),
+                                 'points_ledger_user_idx', 51),
           'for a deep page too');
 SELECT ok(pg_temp.one_index_scan('EXECUTE orders_page_q(42, 9223372036854775807, 51)',
                                  'orders_user_sequence_key', 9),
           'a generic plan of an orders page scans the customer''s orders only');
 RESET plan_cache_mode;
-SELECT results_eq($$SELECT order_id FROM clp_api.customer_orders('r1', 'h-r1', 77, 3,
-                                                                  clp.cursor_make('o', 77, 50000))$$,
+SELECT results_eq($$SELECT order_id FROM clp_api.customer_orders('r1', 'h-r1', 77, 3, 50000)$$,
                   $$VALUES (1049999::bigint), (1049998), (1049997)$$,
                   'the deep page''s rows, through the API');
 SELECT results_eq($$SELECT balance_after_hundredths FROM clp_api.customer_ledger('r1', 'h-r1', 77, 2, NULL)$$,

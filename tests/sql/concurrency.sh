@@ -74,8 +74,8 @@ AS $$
 DECLARE
     v_user    bigint;
     v_list    text;
-    v_cursor  text;
-    v_next    text;
+    v_before  bigint;
+    v_next    bigint;
     v_key     bigint;
     v_shown   bigint[];
     v_stored  bigint[];
@@ -85,23 +85,23 @@ BEGIN
     FOR v_user IN 1..5 LOOP
         FOREACH v_list IN ARRAY ARRAY['orders', 'ledger'] LOOP
             v_shown := '{}';
-            v_cursor := NULL;
+            v_before := NULL;
             LOOP
                 v_pages := v_pages + 1;
                 IF v_pages > 100000 THEN
-                    RAISE EXCEPTION 'walk_history: over 100000 pages (a cursor that does not advance?)';
+                    RAISE EXCEPTION 'walk_history: over 100000 pages (a position that does not advance?)';
                 END IF;
                 v_next := NULL;
                 FOR v_key, v_next IN EXECUTE format(
-                        'SELECT %I, next_cursor FROM clp_api.%I(''bench-reader'', ''h-bench'', $1, 20, $2)',
+                        'SELECT %I, next_position FROM clp_api.%I(''bench-reader'', ''h-bench'', $1, 20, $2)',
                         CASE v_list WHEN 'orders' THEN 'order_id' ELSE 'entry_id' END,
                         'customer_' || v_list)
-                    USING v_user, v_cursor
+                    USING v_user, v_before
                 LOOP
                     v_shown := v_shown || v_key;
                 END LOOP;
                 EXIT WHEN v_next IS NULL;
-                v_cursor := v_next;
+                v_before := v_next;
             END LOOP;
             CONTINUE WHEN cardinality(v_shown) = 0;
             IF v_list = 'orders' THEN
