@@ -16,12 +16,16 @@ of 5 rows:
 
 Every one of them has a next page (the script checks), so each makes a
 cursor; the pages from a cursor also check one.  The ratios the issue asks
-for: the first pages of the two histories, and a deep page against the
-first page of its own history (what checking a cursor costs is in that
-ratio; deep against second isolates the depth alone).
-Prints medians and ratios, of the rate and of the cost (the machine's busy
-CPU time per page, wrk included, from /proc/stat: steadier than the rate
-when the machine's speed moves), and writes bench/results/history.json.
+for: the first pages of the two histories, and a page from a cursor
+against the first page of its own history (deep against second isolates
+the depth alone).  Each ratio is measured on adjacent pairs of runs, in
+turn one case first and the other: this machine's speed drifts by more
+than the effects sought over a round of six cases, much less over two
+short runs.  Prints each case's medians (with the machine's busy CPU time
+per page, wrk included, from /proc/stat, and PostgreSQL's and nginx's and
+the workers' shares of it), and each ratio's median over the pairs with
+its quartiles, of the rate and of the cost, and writes
+bench/results/history.json.
 """
 import argparse
 import json
@@ -37,6 +41,14 @@ from bench import ROOT, Servers, cpu_per_request, free_port, psql, run, wrk  # n
 
 HEAVY, LIGHT = 900001, 900002
 PROOF = "$y$j75$bbbbbbbbbbbbbbbbbbbbb.$" + "B" * 43
+
+
+def quartile_pair(values):
+    """The first and third quartiles (the values themselves when fewer than two)."""
+    if len(values) < 2:
+        return (values[0], values[0])
+    q = statistics.quantiles(values, n=4)
+    return (q[0], q[2])
 
 
 def get(url, token):
@@ -59,8 +71,8 @@ def cursor_at(base, token, user, kind, depth):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--orders", type=int, default=100000)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=8, help="pairs of runs per ratio")
+    ap.add_argument("--seconds", type=int, default=2)
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "history.json"))
     args = ap.parse_args()
@@ -136,29 +148,32 @@ def main():
             "ledger_first": at(HEAVY, "ledger", 0),
             "ledger_deep": at(HEAVY, "ledger", args.orders),
         }
-        against = {"heavy_first": "light_first", "heavy_second": "heavy_first",
-                   "heavy_deep": "heavy_first", "ledger_deep": "ledger_first"}
-        # Depth alone: two pages that both check and make a cursor.
-        depth = ("heavy_deep", "heavy_second")
+        # (case, what it is compared with); the last: depth alone, two pages
+        # that both check and make a cursor.
+        compared = [("heavy_first", "light_first"), ("heavy_second", "heavy_first"),
+                    ("heavy_deep", "heavy_first"), ("ledger_deep", "ledger_first"),
+                    ("heavy_deep", "heavy_second")]
         for url in urls.values():
             page = get(url, token)
             assert len(page.get("orders", page.get("entries", []))) == 5, url
             assert page["next_cursor"], f"{url}: a compared page must have a next one"
         results = {k: [] for k in urls}
-        names = list(urls)
+        pairs = {f"{k}/{b}": {"rate": [], "cost": []} for k, b in compared}
         servers = Servers(var)
         for rep in range(args.reps):
-            # Each repetition starts one case later, and every other one runs
-            # backwards, so that no case always runs at the same place in the
-            # round or after the same neighbour.
-            turn = rep % len(names)
-            order = names[turn:] + names[:turn]
-            for name in order if rep % 2 == 0 else order[::-1]:
-                before = servers.snapshot()
-                res = wrk(urls[name], "history.lua", args.conns, args.seconds,
-                          {"CLP_BENCH_TOKEN": token})
-                res["cpu_us"] = cpu_per_request(before, servers.snapshot(), res["requests"])
-                results[name].append(res)
+            for k, b in compared:
+                got = {}
+                for name in (b, k) if rep % 2 == 0 else (k, b):
+                    before = servers.snapshot()
+                    res = wrk(urls[name], "history.lua", args.conns, args.seconds,
+                              {"CLP_BENCH_TOKEN": token})
+                    res["cpu_us"] = cpu_per_request(before, servers.snapshot(),
+                                                    res["requests"])
+                    results[name].append(res)
+                    got[name] = res
+                pairs[f"{k}/{b}"]["rate"].append(got[k]["rps"] / got[b]["rps"])
+                pairs[f"{k}/{b}"]["cost"].append(got[k]["cpu_us"]["machine"]
+                                                 / got[b]["cpu_us"]["machine"])
     finally:
         subprocess.run(["sh", stack, "stop", var], capture_output=True)
         subprocess.run(["rm", "-rf", tmp])
@@ -170,25 +185,31 @@ def main():
                                            or [float("nan")]),
                # The machine's busy time per page (both cores).
                "machine_us": statistics.median(r["cpu_us"]["machine"] for r in v),
+               # PostgreSQL's share, and nginx's and the workers' together.
+               "postgres_us": statistics.median(r["cpu_us"]["postgres"] for r in v),
+               "front_us": statistics.median(r["cpu_us"]["nginx"] + r["cpu_us"]["workers"]
+                                             for r in v),
                "errors": sum(r["errors"] for r in v)} for k, v in results.items()}
-    pairs = list(against.items()) + [depth]
-    ratios = {f"{k}/{b}": med[k]["rps"] / med[b]["rps"] for k, b in pairs}
-    costs = {f"{k}/{b}": med[k]["machine_us"] / med[b]["machine_us"] for k, b in pairs}
-    print(f"history pages of 5, {args.conns} connections, {args.reps} x {args.seconds} s:")
+    ratios = {p: statistics.median(v["rate"]) for p, v in pairs.items()}
+    costs = {p: statistics.median(v["cost"]) for p, v in pairs.items()}
+    quartiles = {p: {m: quartile_pair(v[m]) for m in v} for p, v in pairs.items()}
+    print(f"history pages of 5, {args.conns} connections, {args.seconds} s runs:")
     print(f"{'case':14s} {'req/s':>9s} {'min..max':>17s} {'p99 ms':>7s} errors "
-          f"{'us/page':>7s} {'ratio':>6s} {'cost':>5s} vs")
+          f"{'us/page':>7s} {'pg us':>6s} {'nginx+workers us':>16s}")
     for k, m in med.items():
-        pair = f"{k}/{against.get(k)}"
-        ratio = f"{ratios[pair]:6.2f} {costs[pair]:5.2f} {against[k]}" if k in against else ""
         print(f"{k:14s} {m['rps']:9.0f} {m['spread'][0]:8.0f}..{m['spread'][1]:<8.0f} "
-              f"{m['p99_ms']:7.2f} {m['errors']:6d} {m['machine_us']:7.1f} {ratio}")
-    pair = "/".join(depth)
-    print(f"{depth[0]} vs {depth[1]}: {ratios[pair]:.2f}, cost {costs[pair]:.2f}")
+              f"{m['p99_ms']:7.2f} {m['errors']:6d} {m['machine_us']:7.1f} "
+              f"{m['postgres_us']:6.1f} {m['front_us']:16.1f}")
+    print(f"ratios, medians over {args.reps} adjacent pairs (quartiles):")
+    print(f"{'pair':27s} {'rate':>5s} {'':13s} {'cost':>5s}")
+    for p in pairs:
+        (rq1, rq3), (cq1, cq3) = quartiles[p]["rate"], quartiles[p]["cost"]
+        print(f"{p:27s} {ratios[p]:5.2f} ({rq1:.2f}..{rq3:.2f}) {costs[p]:5.2f} ({cq1:.2f}..{cq3:.2f})")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"orders": args.orders, "conns": args.conns, "reps": args.reps,
                    "seconds": args.seconds, "cases": med, "ratios": ratios,
-                   "cost_ratios": costs}, f, indent=2)
+                   "cost_ratios": costs, "quartiles": quartiles}, f, indent=2)
     if any(m["errors"] for m in med.values()):
         raise SystemExit("bench-history: errors")
 
