@@ -27,8 +27,7 @@ b64url_encode(const unsigned char *in, size_t n, char *out)
 bool
 b64url_decode(const char *text, size_t len, unsigned char *out, size_t n)
 {
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char alphabet[] = B64URL_ALPHABET;
 	char padded[B64URL_SIZE(B64URL_DECODE_MAX)] = "", again[sizeof(padded)];
 	unsigned char bytes[B64URL_DECODE_MAX + 2];
 	size_t i;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "jsonw.h"
 #include "ops.h"
 #include "token.h"

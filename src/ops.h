@@ -13,7 +13,6 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "cursor.h"
 #include "db.h"
 #include "error.h"
 #include "validate.h"

@@ -274,14 +274,13 @@ service_validate(const struct request *r, unsigned body_fields,
 static enum clp_err
 read_cursor(struct service_call *c)
 {
-	static const char field[] = "cursor";
-
 	if (!cursor_has_key())
 		return CLP_ERR_UNAVAILABLE;
 	if (cursor_read(c->op->cursor_list, c->in.user_id, c->in.cursor,
 	    &c->in.position))
 		return CLP_OK;
-	memcpy(c->in.bad_field, field, sizeof(field));
+	snprintf(c->in.bad_field, sizeof(c->in.bad_field), "%s",
+	    validate_field_name(FIELD_CURSOR));
 	return CLP_ERR_INVALID_FIELD;
 }
 

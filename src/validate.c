@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "b64url.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -171,8 +172,7 @@ store_string(struct input *in, enum field f, const char *s, size_t len)
 		/* base64url, as cursor.c makes them; service.c judges the
 		 * rest once the path's user_id is known. */
 		if (len < 1 || len > VALIDATE_CURSOR_MAX ||
-		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789-_") < len)
+		    strspn(s, B64URL_ALPHABET) < len)
 			return CLP_ERR_INVALID_FIELD;
 		memcpy(in->cursor, s, len);
 		in->cursor[len] = '\0';
