@@ -68,7 +68,9 @@ SELECT is(array(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'clp_api.delete_app(text,text,text)',
                 'clp_api.list_apps(text,text)',
                 'clp_api.record_order(text,text,bigint,bigint,bigint,bigint)',
+                'clp_api.record_orders(text[],text[],bigint[],bigint[],bigint[],bigint[])',
                 'clp_api.return_order(text,text,bigint)',
+                'clp_api.return_orders(text[],text[],bigint[])',
                 'clp_api.rotate_token(text,text,text,text)',
                 'clp_api.set_level(text,text,text,text)'],
           'clp_service may execute exactly the API functions');

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Concurrency: many clients record and return orders for the same five
-# customers at once, as clp_service through the API, while a reader walks
+# customers at once, as clp_service through the API, one at a time and in
+# batches (sql/015: the customers of each in a different order, so batches
+# that did not lock in one order would deadlock), while a reader walks
 # their order and ledger histories page by page (SPEC §8: no row written
 # after a walk's first page shows on its later pages, none is skipped or
 # repeated); then every invariant of SPEC §5 is checked from the tables,
@@ -51,8 +53,27 @@ EXCEPTION
     WHEN SQLSTATE 'CLC02' THEN RETURN 'order_already_deleted';
 END
 $$;
+-- A batch call's answers (sql/015): each row's error_state must be NULL or
+-- one of p_allowed; a deadlock between batches (40P01) would be neither.
+CREATE OR REPLACE FUNCTION clp_test.batch_ok(p_states text[], p_allowed text[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_state text;
+BEGIN
+    FOREACH v_state IN ARRAY p_states LOOP
+        IF v_state IS NOT NULL AND v_state <> ALL (p_allowed) THEN
+            RAISE EXCEPTION 'batch_ok: a call of the batch failed with %', v_state;
+        END IF;
+    END LOOP;
+    RETURN cardinality(p_states);
+END
+$$;
 GRANT USAGE ON SCHEMA clp_test TO clp_service;
-GRANT EXECUTE ON FUNCTION clp_test.try_return(text, text, bigint, boolean) TO clp_service;
+GRANT EXECUTE ON FUNCTION clp_test.try_return(text, text, bigint, boolean),
+    clp_test.batch_ok(text[], text[]) TO clp_service;
 INSERT INTO clp.applications (app_id, application_name, access_level, token_hash)
 VALUES ('bench-0', 'Bench 0', 'Can_Modify_Orders', 'h-bench'),
        ('bench-1', 'Bench 1', 'Can_Modify_Orders', 'h-bench'),
@@ -238,8 +259,9 @@ SELECT format('recorded %s orders (%s new in this run), %s returned, %s customer
               (SELECT count(*) FROM clp.customers),
               (SELECT count(*) FROM clp.points_ledger))"
 recorded=$(psql -X -A -t -v ON_ERROR_STOP=1 -d "$admin" -c 'SELECT count(*) FROM clp.orders')
-if [ $((recorded - before)) -ne $((clients * transactions)) ]; then
-	echo "concurrency: FAIL: $((recorded - before)) new orders, expected $((clients * transactions))" >&2
+# Each transaction records one order alone and three in a batch.
+if [ $((recorded - before)) -ne $((clients * transactions * 4)) ]; then
+	echo "concurrency: FAIL: $((recorded - before)) new orders, expected $((clients * transactions * 4))" >&2
 	exit 1
 fi
 # Each client's first transaction returns its first order, which no one
