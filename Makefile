@@ -73,7 +73,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(MODULE_OBJS)
 # test_db runs the pipeline against libpq wrapped at link time.
 DB_WRAPPED := PQstatus PQenterPipelineMode PQexitPipelineMode \
               PQsendQueryPrepared PQpipelineSync PQgetResult PQresultStatus \
-              PQresultErrorField PQclear PQfinish PQconnectdbParams
+              PQresultErrorField PQclear PQfinish PQconnectdbParams \
+              PQntuples PQnfields PQfnumber PQgetvalue PQgetisnull \
+              PQgetlength PQcopyResult
 $(BUILD)/tests/test_db: LDLIBS += $(DB_WRAPPED:%=-Wl,--wrap=%)
 
 SHELL_SCRIPTS := scripts/deps.sh scripts/pg-cluster scripts/migrate \

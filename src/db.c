@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -24,13 +25,25 @@
 #define DB_CONNECT_TIMEOUT	"2"		/* seconds */
 #define DB_STATEMENT_TIMEOUT	"SET statement_timeout = '5s'"
 
+/* The most parameters of a batch statement's arrays, all of them. */
+#define DB_ARRAYS_MAX	(1024 * 1024)
+
+/* One statement sent: a job's own, or its batch form for count jobs. */
+struct db_call {
+	const struct db_stmt *stmt;
+	size_t		 first;		/* in the pipe's order */
+	size_t		 count;
+	bool		 sync_after;
+};
+
 /* One connection's share of a batch, in the order it is sent. */
 struct db_pipe {
 	size_t		 index;		/* in db->conns */
 	PGconn		*conn;
 	struct db_job	*order[DB_BATCH_MAX];
-	bool		 sync_after[DB_BATCH_MAX];
 	size_t		 count;
+	struct db_call	 calls[DB_BATCH_MAX];
+	size_t		 ncalls;
 	bool		 lost;
 };
 
@@ -42,11 +55,25 @@ static bool		db_ensure(struct db *, size_t);
 static bool		db_connection_lost(PGconn *, const PGresult *);
 static size_t		db_plan(struct db *, struct db_job *const *, size_t,
 			    struct db_pipe *);
+static bool		db_in_batch(const struct db_stmt *,
+			    const struct db_stmt *const *, const size_t *,
+			    size_t);
+static void		db_add_job(struct db_pipe *, struct db_job *, bool);
+static void		db_add_batch(struct db_pipe *, struct db_job *const *,
+			    size_t, const struct db_stmt *);
+static void		db_add_call(struct db_pipe *, const struct db_stmt *,
+			    size_t, bool);
+static bool		db_send_batch(struct db_pipe *, const struct db_call *);
 static bool		db_send(struct db_pipe *);
+static bool		db_batch_rows(struct db_pipe *, const struct db_call *,
+			    const PGresult *);
 static bool		db_receive(struct db_pipe *);
 static enum clp_err	db_classify(struct db_job *, const PGresult *);
+static enum clp_err	db_classify_state(struct db_job *, const char *,
+			    const char *, const char *);
 static bool		get_str(const PGresult *, int, const char *, char *,
 			    size_t);
+static const char	*get_value(const PGresult *, int, const char *);
 
 /*
  * libpq prints notices (e.g. FATAL: terminating connection due to
@@ -160,6 +187,14 @@ db_connect_one(struct db *db, size_t i)
 		    db->stmts[k]->nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			goto fail;
+		if (db->stmts[k]->batch == NULL)
+			continue;
+		PQclear(res);
+		res = PQprepare(conn, db->stmts[k]->batch->name,
+		    db->stmts[k]->batch->sql, db->stmts[k]->batch->nparams,
+		    NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			goto fail;
 	}
 	if (db->setup != NULL && !db->setup(conn))
 		goto out;
@@ -251,9 +286,18 @@ db_connection_lost(PGconn *conn, const PGresult *res)
 static enum clp_err
 db_classify(struct db_job *job, const PGresult *res)
 {
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return db_classify_state(job,
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE),
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+	    PQresultErrorField(res, PG_DIAG_COLUMN_NAME));
+}
+
+/* A call's error from its SQLSTATE, primary message and column. */
+static enum clp_err
+db_classify_state(struct db_job *job, const char *state, const char *message,
+    const char *column)
+{
 	const char *what = job->stmt->name;
-	const char *column;
 	enum clp_err err;
 
 	if (state != NULL && strcmp(state, "57014") == 0) {
@@ -268,11 +312,8 @@ db_classify(struct db_job *job, const PGresult *res)
 		/* The primary message names no parameter values. */
 		log_msg(LOG_LEVEL_ERROR, job->request_id,
 		    "%s failed: SQLSTATE %s: %s", what,
-		    state ? state : "none",
-		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
-		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+		    state ? state : "none", message ? message : "");
 	} else if (err == CLP_ERR_INVALID_FIELD) {
-		column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
 		snprintf(job->field, sizeof(job->field), "%s",
 		    column ? column : "");
 	}
@@ -282,28 +323,43 @@ db_classify(struct db_job *job, const PGresult *res)
 /*
  * Shares out every job not yet done over the connections that are up, as
  * many as it needs (pipes, one each; returns how many): the read-only ones
- * together on the first, in one transaction (one Sync); each write with a
- * Sync of its own, dealt round the connections starting after the reads'
- * one, so that as many commits as connections are in flight at once and
- * share WAL flushes.
+ * together on the first, in one transaction (one Sync); the writes of a
+ * statement with a batch form, if more than one, as one call of it with a
+ * Sync; every other write with a Sync of its own; the writes' calls dealt
+ * round the connections starting after the reads' one, so that as many
+ * commits as connections are in flight at once and share WAL flushes.
  */
 static size_t
 db_plan(struct db *db, struct db_job *const *jobs, size_t n,
     struct db_pipe *pipes)
 {
-	struct db_pipe *p;
-	size_t i, npipes = 0, next, want = 0;
+	const struct db_stmt *batched[DB_BATCH_MAX];
+	size_t count[DB_BATCH_MAX];
+	const struct db_stmt *stmt;
+	size_t i, g, ngroups = 0, npipes = 0, next, want = 0;
 	bool reads = false;
-	int pass;
 
-	/* As many connections as the batch can use, and no more: one for
-	 * the reads, one per write.  A batch of reads touches one. */
+	/* The statements whose jobs go as one call, and how many calls the
+	 * batch needs: one for the reads, one per batch of writes, one per
+	 * other write.  A batch of reads touches one connection. */
 	for (i = 0; i < n; i++) {
 		if (jobs[i]->done)
 			continue;
-		if (jobs[i]->stmt->read_only)
+		stmt = jobs[i]->stmt;
+		if (stmt->read_only) {
 			reads = true;
-		else
+			continue;
+		}
+		if (stmt->batch != NULL) {
+			for (g = 0; g < ngroups && batched[g] != stmt; g++)
+				;
+			if (g == ngroups) {
+				batched[ngroups] = stmt;
+				count[ngroups++] = 0;
+			}
+			count[g]++;
+		}
+		if (stmt->batch == NULL || count[g] == 1)
 			want++;
 	}
 	want += reads;
@@ -313,134 +369,331 @@ db_plan(struct db *db, struct db_job *const *jobs, size_t n,
 		pipes[npipes].index = i;
 		pipes[npipes].conn = db->conns[i];
 		pipes[npipes].count = 0;
+		pipes[npipes].ncalls = 0;
 		pipes[npipes].lost = false;
 		npipes++;
 	}
 	if (npipes == 0)
 		return 0;
-	for (pass = 0, next = 0; pass < 2; pass++) {
-		for (i = 0; i < n; i++) {
-			if (jobs[i]->done ||
-			    jobs[i]->stmt->read_only != (pass == 0))
-				continue;
-			p = &pipes[pass == 0 ? 0 : next++ % npipes];
-			if (p->count == DB_BATCH_MAX)
-				continue;	/* the next pass takes it */
-			p->sync_after[p->count] = pass == 1;
-			p->order[p->count++] = jobs[i];
-		}
-		if (pass == 0 && pipes[0].count > 0) {
-			pipes[0].sync_after[pipes[0].count - 1] = true;
-			next = 1;	/* the end of the reads */
-		}
-	}
+	/* A full pipe leaves a job undone: the next round takes it. */
+	for (i = 0; i < n; i++)
+		if (jobs[i]->stmt->read_only)
+			db_add_job(&pipes[0], jobs[i], false);
+	if (pipes[0].ncalls > 0)
+		pipes[0].calls[pipes[0].ncalls - 1].sync_after = true;
+	next = reads ? 1 : 0;
+	for (g = 0; g < ngroups; g++)
+		if (count[g] > 1)
+			db_add_batch(&pipes[next++ % npipes], jobs, n,
+			    batched[g]);
+	for (i = 0; i < n; i++)
+		if (!jobs[i]->stmt->read_only &&
+		    !db_in_batch(jobs[i]->stmt, batched, count, ngroups))
+			db_add_job(&pipes[next++ % npipes], jobs[i], true);
 	return npipes;
 }
 
-/* Sends a pipe's jobs; true if the connection failed on the way. */
+/* Whether stmt's jobs go as one call (more than one of them). */
+static bool
+db_in_batch(const struct db_stmt *stmt, const struct db_stmt *const *batched,
+    const size_t *count, size_t ngroups)
+{
+	size_t g;
+
+	for (g = 0; g < ngroups; g++)
+		if (batched[g] == stmt)
+			return count[g] > 1;
+	return false;
+}
+
+/* A job not yet done, as a call of its own. */
+static void
+db_add_job(struct db_pipe *p, struct db_job *job, bool sync_after)
+{
+	if (job->done || p->count == DB_BATCH_MAX)
+		return;
+	p->order[p->count++] = job;
+	db_add_call(p, job->stmt, p->count - 1, sync_after);
+}
+
+/* The jobs of stmt not yet done, as one call of its batch form, with a
+ * Sync. */
+static void
+db_add_batch(struct db_pipe *p, struct db_job *const *jobs, size_t n,
+    const struct db_stmt *stmt)
+{
+	size_t i, first = p->count;
+
+	for (i = 0; i < n && p->count < DB_BATCH_MAX; i++)
+		if (!jobs[i]->done && jobs[i]->stmt == stmt)
+			p->order[p->count++] = jobs[i];
+	if (p->count > first)
+		db_add_call(p, stmt->batch, first, true);
+}
+
+/* The jobs of p from first on, as one call of stmt. */
+static void
+db_add_call(struct db_pipe *p, const struct db_stmt *stmt, size_t first,
+    bool sync_after)
+{
+	struct db_call *call = &p->calls[p->ncalls++];
+
+	call->stmt = stmt;
+	call->first = first;
+	call->count = p->count - first;
+	call->sync_after = sync_after;
+}
+
+/*
+ * Sends a batch call: each parameter an array of the jobs' values, as
+ * quoted elements (NULL for none).  True if the connection failed.
+ */
+static bool
+db_send_batch(struct db_pipe *p, const struct db_call *call)
+{
+	const char *params[DB_PARAMS_MAX];
+	size_t at[DB_PARAMS_MAX];
+	struct buf arrays;
+	const char *v;
+	size_t j, k;
+	bool failed = false;
+
+	/* The token proofs are in there: wiped once sent. */
+	buf_init_sensitive(&arrays, DB_ARRAYS_MAX);
+	for (j = 0; j < (size_t)call->stmt->nparams; j++) {
+		at[j] = buf_len(&arrays);
+		buf_add(&arrays, "{", 1);
+		for (k = 0; k < call->count; k++) {
+			if (k > 0)
+				buf_add(&arrays, ",", 1);
+			if ((v = p->order[call->first + k]->params[j]) ==
+			    NULL) {
+				buf_add(&arrays, "NULL", 4);
+				continue;
+			}
+			buf_add(&arrays, "\"", 1);
+			for (; *v != '\0'; v++) {
+				if (*v == '"' || *v == '\\')
+					buf_add(&arrays, "\\", 1);
+				buf_add(&arrays, v, 1);
+			}
+			buf_add(&arrays, "\"", 1);
+		}
+		buf_add(&arrays, "}", 2);	/* with its NUL */
+	}
+	if (buf_failed(&arrays)) {
+		/* Not the connection's fault: these jobs fail, it stays. */
+		for (k = 0; k < call->count; k++) {
+			p->order[call->first + k]->err = CLP_ERR_INTERNAL;
+			p->order[call->first + k]->done = true;
+		}
+		log_error("%s: parameters over %d bytes", call->stmt->name,
+		    DB_ARRAYS_MAX);
+		goto out;
+	}
+	for (j = 0; j < (size_t)call->stmt->nparams; j++)
+		params[j] = buf_data(&arrays) + at[j];
+	failed = PQsendQueryPrepared(p->conn, call->stmt->name,
+	    call->stmt->nparams, params, NULL, NULL, 0) != 1;
+	for (k = 0; !failed && k < call->count; k++)
+		p->order[call->first + k]->sent = true;
+out:
+	buf_free(&arrays);
+	return failed;
+}
+
+/* Sends a pipe's calls; true if the connection failed on the way. */
 static bool
 db_send(struct db_pipe *p)
 {
+	const struct db_call *call;
 	struct db_job *job;
-	size_t k;
+	size_t c;
 
-	if (p->count == 0)
+	if (p->ncalls == 0)
 		return false;
 	if (PQenterPipelineMode(p->conn) != 1)
 		return true;
-	for (k = 0; k < p->count; k++) {
-		job = p->order[k];
-		if (PQsendQueryPrepared(p->conn, job->stmt->name,
-		    job->stmt->nparams, job->params, NULL, NULL, 0) != 1)
-			return true;
-		job->sent = true;
-		if (p->sync_after[k] && PQpipelineSync(p->conn) != 1)
+	for (c = 0; c < p->ncalls; c++) {
+		call = &p->calls[c];
+		job = p->order[call->first];
+		if (call->stmt != job->stmt) {
+			if (db_send_batch(p, call))
+				return true;
+		} else {
+			if (PQsendQueryPrepared(p->conn, job->stmt->name,
+			    job->stmt->nparams, job->params, NULL, NULL,
+			    0) != 1)
+				return true;
+			job->sent = true;
+		}
+		if (call->sync_after && PQpipelineSync(p->conn) != 1)
 			return true;
 	}
 	return false;
 }
 
 /*
+ * A batch call's rows, shared out: each job gets its row as a result of
+ * its own, as if it had run alone, or its error.  False if the rows are
+ * not one per job.
+ */
+static bool
+db_batch_rows(struct db_pipe *p, const struct db_call *call,
+    const PGresult *res)
+{
+	struct db_job *job;
+	char *v;
+	int row, col, ncols = PQnfields(res), ci = PQfnumber(res, "i");
+	int cstate = PQfnumber(res, "error_state");
+	long i;
+	char *end;
+
+	if (ci < 0 || cstate < 0 || PQntuples(res) != (int)call->count)
+		return false;
+	for (row = 0; row < PQntuples(res); row++) {
+		i = strtol(PQgetvalue(res, row, ci), &end, 10);
+		if (*end != '\0' || i < 1 || (size_t)i > call->count)
+			return false;
+		job = p->order[call->first + (size_t)i - 1];
+		if (job->res != NULL || job->err != CLP_ERR_UNAVAILABLE)
+			return false;	/* answered twice */
+		if (!PQgetisnull(res, row, cstate)) {
+			job->err = db_classify_state(job,
+			    PQgetvalue(res, row, cstate),
+			    get_value(res, row, "error_message"),
+			    get_value(res, row, "error_column"));
+			continue;
+		}
+		if ((job->res = PQcopyResult(res, PG_COPYRES_ATTRS)) == NULL)
+			return false;
+		for (col = 0; col < ncols; col++) {
+			v = PQgetisnull(res, row, col) ? NULL :
+			    PQgetvalue(res, row, col);
+			if (!PQsetvalue(job->res, 0, col, v,
+			    v ? PQgetlength(res, row, col) : -1))
+				return false;
+		}
+		job->err = CLP_OK;
+	}
+	return true;
+}
+
+/*
  * Reads a sent pipe's results in order.  A read that fails aborts the rest
  * of its group: those are left undone, to be sent again.  True if the
- * connection was lost on the way; the jobs without an answer are then
- * left undone.
+ * connection was lost on the way, or its protocol state is unknown; the
+ * jobs without an answer are then left undone.
  */
 static bool
 db_receive(struct db_pipe *p)
 {
 	PGconn *conn = p->conn;
+	const struct db_call *call;
 	struct db_job *job;
 	PGresult *res;
 	ExecStatusType status;
-	size_t k;
-	bool committing;
+	enum clp_err err;
+	size_t c, k;
+	bool committing, batch;
 
-	if (p->count == 0)
+	if (p->ncalls == 0)
 		return false;
-	for (k = 0; k < p->count; k++) {
-		job = p->order[k];
+	for (c = 0; c < p->ncalls; c++) {
+		call = &p->calls[c];
+		job = p->order[call->first];
+		batch = call->stmt != job->stmt;
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
 		committing = false;
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 			/* A write is done only once its Sync (its commit)
-			 * has come back too. */
-			job->res = res;
-			job->err = CLP_OK;
-			job->done = job->stmt->read_only;
-			committing = !job->done;
+			 * has come back too: its error as well, in a batch. */
+			committing = !job->stmt->read_only;
+			if (!batch) {
+				job->res = res;
+				job->err = CLP_OK;
+				job->done = !committing;
+			} else if (!db_batch_rows(p, call, res)) {
+				PQclear(res);
+				log_error("%s: not one row per call",
+				    call->stmt->name);
+				err = CLP_ERR_INTERNAL;
+				goto fail_all;
+			} else {
+				PQclear(res);
+			}
 		} else if (status == PGRES_PIPELINE_ABORTED) {
 			PQclear(res);
-			job->sent = false;	/* it never ran */
+			for (k = 0; k < call->count; k++)
+				p->order[call->first + k]->sent = false;
 		} else if (db_connection_lost(conn, res)) {
 			PQclear(res);
-			return true;
+			goto lost;
 		} else {
-			job->err = db_classify(job, res);
-			job->done = true;
+			for (k = 0; k < call->count; k++) {
+				job = p->order[call->first + k];
+				job->err = db_classify(job, res);
+				job->done = true;
+			}
 			PQclear(res);
 		}
-		/* The end of this job's results, then maybe a Sync.  One call
-		 * gives one result: anything more means the protocol is not
-		 * where we think, so the job's rows are no answer (a write is
+		/* The end of this call's results, then maybe a Sync.  One
+		 * call gives one result: anything more means the protocol is
+		 * not where we think, so the rows are no answer (a write is
 		 * never reported done from them) and the connection goes. */
 		if ((res = PQgetResult(conn)) != NULL) {
 			PQclear(res);
-			PQclear(job->res);
-			job->res = NULL;
-			job->err = CLP_ERR_INTERNAL;
-			job->done = true;
-			log_msg(LOG_LEVEL_ERROR, job->request_id,
-			    "%s: an unexpected extra result", job->stmt->name);
-			return true;
+			log_error("%s: an unexpected extra result",
+			    call->stmt->name);
+			err = CLP_ERR_INTERNAL;
+			goto fail_all;
 		}
-		if (!p->sync_after[k])
+		if (!call->sync_after)
 			continue;
 		res = PQgetResult(conn);
 		status = PQresultStatus(res);
 		if (status == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
-			if (committing)
-				job->done = true;
+			for (k = 0; committing && k < call->count; k++)
+				p->order[call->first + k]->done = true;
 			continue;
 		}
 		/* The commit failed, or the connection went before it was
-		 * confirmed: a write's rows already read do not count. */
-		if (committing) {
-			PQclear(job->res);
-			job->res = NULL;
-			job->err = CLP_ERR_UNAVAILABLE;
-			if (status == PGRES_FATAL_ERROR &&
-			    !db_connection_lost(conn, res)) {
-				job->err = db_classify(job, res);
-				job->done = true;
-			}
-		}
+		 * confirmed: the writes' rows already read do not count. */
+		err = committing && status == PGRES_FATAL_ERROR &&
+		    !db_connection_lost(conn, res) ? db_classify(job, res) :
+		    CLP_ERR_UNAVAILABLE;
 		PQclear(res);
-		return true;	/* the protocol state is unknown: drop it */
+		if (!committing)
+			return true;
+		if (err != CLP_ERR_UNAVAILABLE)
+			goto fail_all;
+		goto lost;
 	}
 	return PQexitPipelineMode(conn) != 1;
+lost:
+	/* What this call read is no answer: undone, to be sent again if
+	 * that is safe (db_run). */
+	for (k = 0; k < call->count; k++) {
+		job = p->order[call->first + k];
+		if (job->done)
+			continue;
+		PQclear(job->res);
+		job->res = NULL;
+		job->err = CLP_ERR_UNAVAILABLE;
+	}
+	return true;
+fail_all:
+	/* Every job of the call answers err; the connection goes. */
+	for (k = 0; k < call->count; k++) {
+		job = p->order[call->first + k];
+		PQclear(job->res);
+		job->res = NULL;
+		job->err = err;
+		job->done = true;
+	}
+	return true;
 }
 
 void
@@ -526,6 +779,16 @@ get_str(const PGresult *res, int row, const char *col, char *out,
 	memcpy(out, PQgetvalue(res, row, c),
 	    (size_t)PQgetlength(res, row, c) + 1);
 	return true;
+}
+
+/* A column's text; NULL if absent or NULL. */
+static const char *
+get_value(const PGresult *res, int row, const char *col)
+{
+	int c = PQfnumber(res, col);
+
+	return c < 0 || PQgetisnull(res, row, c) ? NULL :
+	    PQgetvalue(res, row, c);
 }
 
 enum clp_err

@@ -35,6 +35,14 @@ struct db_stmt {
 	 * connection. */
 	bool		 retry_safe;
 	bool		 read_only;	/* may share a transaction (a Sync) */
+	/*
+	 * A write's calls, many at once (NULL: none): a statement taking an
+	 * array of each parameter, one element per call, each call in a
+	 * subtransaction of its own, that answers call i (from 1) in the row
+	 * whose column "i" is i: this statement's columns, or the call's
+	 * error in error_state (a SQLSTATE), error_message and error_column.
+	 */
+	const struct db_stmt *batch;
 };
 
 /*
@@ -111,12 +119,14 @@ bool		db_connect(struct db *);
 
 /*
  * Runs the jobs, sent together as one libpq pipeline per connection, all
- * sent before any answer is read: one round trip for all.  Each job that
- * writes is its own transaction (its own Sync), so its error or lock
- * touches no other, and it is done only once its commit is confirmed; the
- * writes are spread over the connections so their commits are in flight
- * together.  The read-only jobs share one transaction on one connection,
- * and a read's error only makes the reads after it go again.  If a
+ * sent before any answer is read: one round trip for all.  The writes of
+ * a statement with a batch form go as one call of it, one transaction on
+ * a connection of their own: one commit for all, each call's error its
+ * own, and a failed commit every call's.  Any other write is its own
+ * transaction (its own Sync), so its error or lock touches no other.  A
+ * write is done only once its commit is confirmed; the writes are spread
+ * over the connections so their commits are in flight together.  The
+ * read-only jobs share one transaction on one connection, and a read's error only makes the reads after it go again.  If a
  * connection is lost, the jobs it never sent and those safe to repeat are
  * run once more (on any connection that is up); the others answer
  * CLP_ERR_UNAVAILABLE.  More than DB_BATCH_MAX jobs on one connection take

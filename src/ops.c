@@ -84,7 +84,22 @@ static enum clp_err	answer_customer_ledger(const struct db_job *,
 			    const struct op_args *, struct buf *, int *);
 
 /*
- * Reads may share one transaction in a batch; a write has its own.  Safe
+ * A pass's orders, and its returns, go to the database as one call each
+ * (sql/015): one commit for many.
+ */
+static const struct db_stmt record_orders = { "record_orders",
+    "SELECT i, order_id, user_id, points_hundredths, replayed, error_state,"
+    " error_message, error_column"
+    " FROM clp_api.record_orders($1, $2, $3, $4, $5, $6)", 6, true, false,
+    NULL };
+static const struct db_stmt return_orders = { "return_orders",
+    "SELECT i, order_id, user_id, points_revoked_hundredths, replayed,"
+    " error_state, error_message, error_column"
+    " FROM clp_api.return_orders($1, $2, $3)", 3, true, false, NULL };
+
+/*
+ * Reads may share one transaction in a batch; a write has its own, or its
+ * batch's.  Safe
  * to repeat after a lost connection: all but create_app and delete_app,
  * whose second run would answer app_name_taken / app_not_found (an order
  * replays, a rotation accepts its own repeat, sql/007).  A replica may
@@ -92,62 +107,64 @@ static enum clp_err	answer_customer_ledger(const struct db_job *,
  * endpoints (the caller's own rows) always go to the primary.
  */
 static const struct op_def ops[OP__COUNT] = {
-	[OP_HEALTH] = { { "health", "SELECT 1", 0, true, true },
+	[OP_HEALTH] = { { "health", "SELECT 1", 0, true, true, NULL },
 	    NULL, false, false, bind_health, answer_health, false, 0 },
 	[OP_AUTH_LOOKUP] = { { "auth_lookup",
 	    "SELECT token_setting FROM clp_api.auth_lookup($1)", 1, true,
-	    true }, NULL, false, false, bind_auth_lookup, NULL, false, 0 },
+	    true, NULL }, NULL, false, false, bind_auth_lookup, NULL, false,
+	    0 },
 	[OP_AUTHORIZE] = { { "authorize",
-	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true },
+	    "SELECT clp_api.authorize($1, $2, $3)", 3, true, true, NULL },
 	    NULL, false, false, bind_authorize, NULL, false, 0 },
 	[OP_BALANCE] = { { "balance",
 	    "SELECT user_id, balance_hundredths, orders, returned_orders"
-	    " FROM clp_api.balance($1, $2, $3)", 3, true, true },
+	    " FROM clp_api.balance($1, $2, $3)", 3, true, true, NULL },
 	    LEVEL_READ, false, false, bind_balance, answer_balance, true, 0 },
 	[OP_RECORD_ORDER] = { { "record_order",
 	    "SELECT order_id, user_id, points_hundredths, replayed"
 	    " FROM clp_api.record_order($1, $2, $3, $4, $5, $6)", 6, true,
-	    false }, LEVEL_MODIFY, false, false, bind_record_order,
-	    answer_record_order, false, 0 },
+	    false, &record_orders }, LEVEL_MODIFY, false, false,
+	    bind_record_order, answer_record_order, false, 0 },
 	[OP_RETURN_ORDER] = { { "return_order",
 	    "SELECT order_id, user_id, points_revoked_hundredths, replayed"
-	    " FROM clp_api.return_order($1, $2, $3)", 3, true, false },
-	    LEVEL_MODIFY, false, false, bind_return_order,
+	    " FROM clp_api.return_order($1, $2, $3)", 3, true, false,
+	    &return_orders }, LEVEL_MODIFY, false, false, bind_return_order,
 	    answer_return_order, false, 0 },
 	[OP_CREATE_APP] = { { "create_app",
 	    "SELECT app_id, application_name, access_level, created_at"
 	    " FROM clp_api.create_app($1, $2, $3, $4, $5)", 5, false,
-	    false }, LEVEL_MASTER, true, false, bind_create_app,
+	    false, NULL }, LEVEL_MASTER, true, false, bind_create_app,
 	    answer_create_app, false, 0 },
 	[OP_LIST_APPS] = { { "list_apps",
 	    "SELECT app_id, application_name, access_level, created_at"
-	    " FROM clp_api.list_apps($1, $2)", 2, true, true },
+	    " FROM clp_api.list_apps($1, $2)", 2, true, true, NULL },
 	    LEVEL_MASTER, false, false, bind_list_apps, answer_list_apps,
 	    false, 0 },
 	[OP_SET_LEVEL] = { { "set_level",
 	    "SELECT app_id, application_name, access_level"
-	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true, false },
+	    " FROM clp_api.set_level($1, $2, $3, $4)", 4, true, false,
+	    NULL },
 	    LEVEL_MASTER, false, false, bind_set_level, answer_set_level,
 	    false, 0 },
 	[OP_DELETE_APP] = { { "delete_app",
 	    "SELECT app_id, deleted FROM clp_api.delete_app($1, $2, $3)", 3,
-	    false, false }, LEVEL_MASTER, false, false, bind_app_id,
+	    false, false, NULL }, LEVEL_MASTER, false, false, bind_app_id,
 	    answer_delete_app, false, 0 },
 	[OP_ROTATE_TOKEN] = { { "rotate_token",
 	    "SELECT app_id FROM clp_api.rotate_token($1, $2, $3, $4)", 4,
-	    true, false }, LEVEL_MASTER, true, true, bind_rotate_token,
+	    true, false, NULL }, LEVEL_MASTER, true, true, bind_rotate_token,
 	    answer_rotate_token, false, 0 },
 	[OP_CUSTOMER_ORDERS] = { { "customer_orders",
 	    "SELECT order_id, total_cost, completed_at, points_hundredths,"
 	    " recorded_at, returned_at, next_position"
 	    " FROM clp_api.customer_orders($1, $2, $3, $4, $5)", 5, true,
-	    true }, LEVEL_READ, false, false, bind_history,
+	    true, NULL }, LEVEL_READ, false, false, bind_history,
 	    answer_customer_orders, true, CURSOR_LIST_ORDERS },
 	[OP_CUSTOMER_LEDGER] = { { "customer_ledger",
 	    "SELECT entry_id, kind, order_id, redemption_id, hundredths,"
 	    " balance_after_hundredths, app_id, created_at, next_position"
 	    " FROM clp_api.customer_ledger($1, $2, $3, $4, $5)", 5, true,
-	    true }, LEVEL_READ, false, false, bind_history,
+	    true, NULL }, LEVEL_READ, false, false, bind_history,
 	    answer_customer_ledger, true, CURSOR_LIST_LEDGER },
 };
 

@@ -7,7 +7,10 @@
  * a real server makes hard to produce on cue: a failed read inside a read
  * group, a commit that fails, the connection lost mid-batch, and an extra
  * result after a write's rows, and with several connections: the writes
- * spread over them, a commit failing on one, one of them lost.
+ * spread over them, a commit failing on one, one of them lost.  A batch
+ * call's rows are real PGresults (libpq builds them client-side), each
+ * shared out to its job: rows out of order, a call's own error, rows not
+ * one per call, and a batch's commit failed or lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,17 +24,42 @@
 #include "db.h"
 #include "ops.h"
 
-/* A scripted result: libpq's status and, for an error, its SQLSTATE. */
+/* A scripted result: libpq's status and, for an error, its SQLSTATE;
+ * for a batch call, its rows. */
 struct fake_res {
 	ExecStatusType	 status;
 	const char	*sqlstate;
+	PGresult	*rows;
 };
 
-static struct fake_res	rows_ok = { PGRES_TUPLES_OK, NULL };
-static struct fake_res	sync_ok = { PGRES_PIPELINE_SYNC, NULL };
-static struct fake_res	aborted = { PGRES_PIPELINE_ABORTED, NULL };
-static struct fake_res	refused = { PGRES_FATAL_ERROR, "CLA01" };
-static struct fake_res	serialization = { PGRES_FATAL_ERROR, "40001" };
+static struct fake_res	rows_ok = { PGRES_TUPLES_OK, NULL, NULL };
+static struct fake_res	sync_ok = { PGRES_PIPELINE_SYNC, NULL, NULL };
+static struct fake_res	aborted = { PGRES_PIPELINE_ABORTED, NULL, NULL };
+static struct fake_res	refused = { PGRES_FATAL_ERROR, "CLA01", NULL };
+static struct fake_res	serialization = { PGRES_FATAL_ERROR, "40001", NULL };
+/* Its rows: per test. */
+static struct fake_res	batch = { PGRES_TUPLES_OK, NULL, NULL };
+
+static const struct fake_res *const all_fakes[] = { &rows_ok, &sync_ok,
+	&aborted, &refused, &serialization, &batch };
+
+static bool
+is_fake(const PGresult *res)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(all_fakes) / sizeof(all_fakes[0]); i++)
+		if (res == (const PGresult *)all_fakes[i])
+			return true;
+	return false;
+}
+
+/* The rows a fake stands for, or the real result itself. */
+static const PGresult *
+real(const PGresult *res)
+{
+	return is_fake(res) ? ((const struct fake_res *)res)->rows : res;
+}
 
 #define END	NULL		/* the end of one query's results */
 #define SCRIPT_MAX	64
@@ -43,6 +71,7 @@ struct fake_conn {
 	/* After this many results the connection is bad (0: never). */
 	size_t		 lost_after;
 	char		 sent[512];	/* "balance record_order | ..." */
+	char		 first_param[256];	/* of the last call sent */
 	int		 sends, syncs;
 	/* Calls sent on every connection when this one's first result was
 	 * asked for: -1 until then. */
@@ -105,6 +134,21 @@ void		__wrap_PQclear(PGresult *);
 void		__wrap_PQfinish(PGconn *);
 PGconn		*__wrap_PQconnectdbParams(const char *const *,
 		    const char *const *, int);
+int		__wrap_PQntuples(const PGresult *);
+int		__wrap_PQnfields(const PGresult *);
+int		__wrap_PQfnumber(const PGresult *, const char *);
+char		*__wrap_PQgetvalue(const PGresult *, int, int);
+int		__wrap_PQgetisnull(const PGresult *, int, int);
+int		__wrap_PQgetlength(const PGresult *, int, int);
+PGresult	*__wrap_PQcopyResult(const PGresult *, int);
+void		__real_PQclear(PGresult *);
+int		__real_PQntuples(const PGresult *);
+int		__real_PQnfields(const PGresult *);
+int		__real_PQfnumber(const PGresult *, const char *);
+char		*__real_PQgetvalue(const PGresult *, int, int);
+int		__real_PQgetisnull(const PGresult *, int, int);
+int		__real_PQgetlength(const PGresult *, int, int);
+PGresult	*__real_PQcopyResult(const PGresult *, int);
 
 ConnStatusType
 __wrap_PQstatus(const PGconn *conn)
@@ -134,8 +178,9 @@ __wrap_PQsendQueryPrepared(PGconn *conn, const char *name, int n,
     const char *const *values, const int *lengths, const int *formats,
     int result_format)
 {
-	(void)n, (void)values, (void)lengths, (void)formats;
-	(void)result_format;
+	(void)lengths, (void)formats, (void)result_format;
+	snprintf(fake(conn)->first_param, sizeof(fake(conn)->first_param),
+	    "%s", n > 0 && values[0] != NULL ? values[0] : "");
 	sent(fake(conn), name);
 	fake(conn)->sends++;
 	all_sends++;
@@ -182,7 +227,99 @@ __wrap_PQresultErrorField(const PGresult *res, int field)
 void
 __wrap_PQclear(PGresult *res)
 {
-	(void)res;
+	if (!is_fake(res))
+		__real_PQclear(res);	/* a job's copy of its batch row */
+}
+
+int
+__wrap_PQntuples(const PGresult *res)
+{
+	return __real_PQntuples(real(res));
+}
+
+int
+__wrap_PQnfields(const PGresult *res)
+{
+	return __real_PQnfields(real(res));
+}
+
+int
+__wrap_PQfnumber(const PGresult *res, const char *name)
+{
+	return __real_PQfnumber(real(res), name);
+}
+
+char *
+__wrap_PQgetvalue(const PGresult *res, int row, int col)
+{
+	return __real_PQgetvalue(real(res), row, col);
+}
+
+int
+__wrap_PQgetisnull(const PGresult *res, int row, int col)
+{
+	return __real_PQgetisnull(real(res), row, col);
+}
+
+int
+__wrap_PQgetlength(const PGresult *res, int row, int col)
+{
+	return __real_PQgetlength(real(res), row, col);
+}
+
+PGresult *
+__wrap_PQcopyResult(const PGresult *res, int flags)
+{
+	return __real_PQcopyResult(real(res), flags);
+}
+
+/* A row's token: "-" is SQL NULL. */
+static const char *
+token(const char *t)
+{
+	return strcmp(t, "-") == 0 ? NULL : t;
+}
+
+/*
+ * record_orders' rows, each "i order_id error_state error_column" ("-":
+ * NULL); a row without an error has user_id 7, points 7 and replayed
+ * false, one with an error has a message.
+ */
+static PGresult *
+batch_rows(const char *const *rows, int n)
+{
+	static const char *const names[] = { "i", "order_id", "user_id",
+	    "points_hundredths", "replayed", "error_state", "error_message",
+	    "error_column" };
+	PGresAttDesc attrs[8];
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	char t[4][32];
+	const char *v[8];
+	int r, c;
+	bool failed;
+
+	assert_non_null(res);
+	memset(attrs, 0, sizeof(attrs));
+	for (c = 0; c < 8; c++)
+		attrs[c].name = (char *)(uintptr_t)names[c];
+	assert_true(PQsetResultAttrs(res, 8, attrs));
+	for (r = 0; r < n; r++) {
+		assert_int_equal(sscanf(rows[r], "%31s %31s %31s %31s", t[0],
+		    t[1], t[2], t[3]), 4);
+		failed = token(t[2]) != NULL;
+		v[0] = t[0];
+		v[1] = token(t[1]);
+		v[2] = v[3] = failed ? NULL : "7";
+		v[4] = failed ? NULL : "f";
+		v[5] = token(t[2]);
+		v[6] = failed ? "a message" : NULL;
+		v[7] = token(t[3]);
+		for (c = 0; c < 8; c++)
+			assert_true(PQsetvalue(res, r, c,
+			    (char *)(uintptr_t)v[c],
+			    v[c] ? (int)strlen(v[c]) : -1));
+	}
+	return res;
 }
 
 void
@@ -243,6 +380,20 @@ setup_two(void **state)
 	return 0;
 }
 
+/* The jobs' copies of their batch rows, and the batch's own rows. */
+static int
+teardown(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		db_job_clear(&jobs[i]);
+	__real_PQclear(batch.rows);
+	batch.rows = NULL;
+	return 0;
+}
+
 static void
 expect_ok(const struct db_job *job)
 {
@@ -257,7 +408,7 @@ test_sync_placement(void **state)
 {
 	(void)state;
 	job_for(&jobs[0], OP_RECORD_ORDER);
-	job_for(&jobs[1], OP_BALANCE);
+	job_for(&jobs[1], OP_LIST_APPS);
 	job_for(&jobs[2], OP_BALANCE);
 	job_for(&jobs[3], OP_RETURN_ORDER);
 	script_on(&fakes[0], 0,
@@ -266,7 +417,7 @@ test_sync_placement(void **state)
 	    &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 4);
 	assert_string_equal(fakes[0].sent,
-	    "balance balance | record_order | return_order |");
+	    "list_apps balance | record_order | return_order |");
 	expect_ok(&jobs[0]);
 	expect_ok(&jobs[1]);
 	expect_ok(&jobs[2]);
@@ -282,15 +433,15 @@ static void
 test_failed_read_in_group(void **state)
 {
 	(void)state;
-	job_for(&jobs[0], OP_BALANCE);
-	job_for(&jobs[1], OP_BALANCE);
-	job_for(&jobs[2], OP_BALANCE);
+	job_for(&jobs[0], OP_LIST_APPS);
+	job_for(&jobs[1], OP_LIST_APPS);
+	job_for(&jobs[2], OP_LIST_APPS);
 	script_on(&fakes[0], 0,
 	    &rows_ok, END, &refused, END, &aborted, END, &sync_ok,
 	    &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 3);
 	assert_string_equal(fakes[0].sent,
-	    "balance balance balance | balance |");
+	    "list_apps list_apps list_apps | list_apps |");
 	expect_ok(&jobs[0]);
 	assert_int_equal(jobs[1].err, CLP_ERR_UNAUTHORIZED);
 	assert_true(jobs[1].done);
@@ -360,14 +511,14 @@ test_writes_spread(void **state)
 	job_for(&jobs[0], OP_BALANCE);
 	job_for(&jobs[1], OP_RECORD_ORDER);
 	job_for(&jobs[2], OP_RETURN_ORDER);
-	job_for(&jobs[3], OP_RECORD_ORDER);
+	job_for(&jobs[3], OP_SET_LEVEL);
 	script_on(&fakes[0], 0, &rows_ok, END, &sync_ok,
 	    &rows_ok, END, &sync_ok, END, END);
 	script_on(&fakes[1], 0, &rows_ok, END, &sync_ok,
 	    &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 4);
 	assert_string_equal(fakes[0].sent, "balance | return_order |");
-	assert_string_equal(fakes[1].sent, "record_order | record_order |");
+	assert_string_equal(fakes[1].sent, "record_order | set_level |");
 	assert_int_equal(fakes[0].sends_before_read, 4);
 	expect_ok(&jobs[0]);
 	expect_ok(&jobs[1]);
@@ -386,7 +537,7 @@ test_commit_fails_on_one_connection(void **state)
 {
 	(void)state;
 	job_for(&jobs[0], OP_RECORD_ORDER);
-	job_for(&jobs[1], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_RETURN_ORDER);
 	script_on(&fakes[0], 0, &rows_ok, END, &serialization, END, END);
 	script_on(&fakes[1], 0, &rows_ok, END, &sync_ok, END, END);
 	db_run(&db, ptrs, 2);
@@ -395,6 +546,145 @@ test_commit_fails_on_one_connection(void **state)
 	assert_int_equal(jobs[0].err, error_from_sqlstate("40001"));
 	expect_ok(&jobs[1]);
 	assert_int_equal(fakes[0].sends + fakes[1].sends, 2);
+}
+
+/* The order a batch job was answered with. */
+static int64_t
+order_of(const struct db_job *job)
+{
+	int64_t id = -1;
+
+	expect_ok(job);
+	assert_true(db_get_i64(job, 0, "order_id", &id));
+	return id;
+}
+
+/*
+ * Two orders go as one call of record_orders, on a connection of its own
+ * with one Sync, each parameter an array of the calls' values, quoted;
+ * the rows come back in the database's order (by order_id) and each job
+ * gets the one whose i is its place in the call.
+ */
+static void
+test_writes_batched(void **state)
+{
+	static const char *const rows[] = { "2 22 - -", "1 11 - -" };
+
+	(void)state;
+	job_for(&jobs[0], OP_BALANCE);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	job_for(&jobs[2], OP_RETURN_ORDER);
+	job_for(&jobs[3], OP_RECORD_ORDER);
+	jobs[3].params[0] = "a\"b\\c";
+	batch.rows = batch_rows(rows, 2);
+	script_on(&fakes[0], 0, &rows_ok, END, &sync_ok,
+	    &rows_ok, END, &sync_ok, END, END);
+	script_on(&fakes[1], 0, &batch, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 4);
+	assert_string_equal(fakes[0].sent, "balance | return_order |");
+	assert_string_equal(fakes[1].sent, "record_orders |");
+	assert_string_equal(fakes[1].first_param, "{\"app\",\"a\\\"b\\\\c\"}");
+	expect_ok(&jobs[0]);
+	assert_int_equal(order_of(&jobs[1]), 11);
+	expect_ok(&jobs[2]);
+	assert_int_equal(order_of(&jobs[3]), 22);
+	assert_int_equal(db_rows(&jobs[3]), 1);
+	assert_int_equal(fakes[1].next, fakes[1].nresults);
+}
+
+/* A call's error in its row is that job's alone; the others commit. */
+static void
+test_batch_call_errors(void **state)
+{
+	static const char *const rows[] = { "3 - CLV01 total_cost",
+	    "1 11 - -", "2 - CLA01 -" };
+
+	(void)state;
+	job_for(&jobs[0], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	job_for(&jobs[2], OP_RECORD_ORDER);
+	batch.rows = batch_rows(rows, 3);
+	script_on(&fakes[0], 0, &batch, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 3);
+	assert_string_equal(fakes[0].sent, "record_orders |");
+	assert_int_equal(order_of(&jobs[0]), 11);
+	assert_true(jobs[1].done);
+	assert_null(jobs[1].res);
+	assert_int_equal(jobs[1].err, CLP_ERR_UNAUTHORIZED);
+	assert_true(jobs[2].done);
+	assert_null(jobs[2].res);
+	assert_int_equal(jobs[2].err, CLP_ERR_INVALID_FIELD);
+	assert_string_equal(jobs[2].field, "total_cost");
+}
+
+/*
+ * The batch's commit fails: every call answers the error, the ones whose
+ * rows said success and the one whose row said 409 alike; none is sent
+ * again.
+ */
+static void
+test_batch_commit_fails(void **state)
+{
+	static const char *const rows[] = { "1 11 - -", "2 - CLC01 -" };
+
+	(void)state;
+	job_for(&jobs[0], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	batch.rows = batch_rows(rows, 2);
+	script_on(&fakes[0], 0, &batch, END, &serialization, END, END);
+	db_run(&db, ptrs, 2);
+	assert_int_equal(fakes[0].sends, 1);
+	assert_true(jobs[0].done);
+	assert_null(jobs[0].res);
+	assert_int_equal(jobs[0].err, error_from_sqlstate("40001"));
+	assert_true(jobs[1].done);
+	assert_null(jobs[1].res);
+	assert_int_equal(jobs[1].err, error_from_sqlstate("40001"));
+}
+
+/* Rows that are not one per call (a call answered twice, one never) are
+ * no answer for any; the batch is not sent again: it may have committed. */
+static void
+test_batch_rows_not_one_per_call(void **state)
+{
+	static const char *const rows[] = { "1 11 - -", "1 11 - -" };
+
+	(void)state;
+	job_for(&jobs[0], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	batch.rows = batch_rows(rows, 2);
+	script_on(&fakes[0], 0, &batch, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 2);
+	assert_int_equal(fakes[0].sends, 1);
+	assert_true(jobs[0].done);
+	assert_null(jobs[0].res);
+	assert_int_equal(jobs[0].err, CLP_ERR_INTERNAL);
+	assert_true(jobs[1].done);
+	assert_null(jobs[1].res);
+	assert_int_equal(jobs[1].err, CLP_ERR_INTERNAL);
+}
+
+/*
+ * The connection goes after the batch's rows, before its commit is known:
+ * the rows are no answer, and the whole batch (safe to repeat: each order
+ * replays) runs again on the other connection.
+ */
+static void
+test_batch_lost_before_commit(void **state)
+{
+	static const char *const rows[] = { "2 22 - -", "1 11 - -" };
+
+	(void)state;
+	job_for(&jobs[0], OP_RECORD_ORDER);
+	job_for(&jobs[1], OP_RECORD_ORDER);
+	batch.rows = batch_rows(rows, 2);
+	script_on(&fakes[0], 1, &batch, END, &sync_ok, END, END);
+	script_on(&fakes[1], 0, &batch, END, &sync_ok, END, END);
+	db_run(&db, ptrs, 2);
+	assert_string_equal(fakes[0].sent, "record_orders |");
+	assert_string_equal(fakes[1].sent, "record_orders |");
+	assert_int_equal(order_of(&jobs[0]), 11);
+	assert_int_equal(order_of(&jobs[1]), 22);
 }
 
 /*
@@ -438,6 +728,16 @@ main(void)
 		cmocka_unit_test_setup(test_commit_fails_on_one_connection,
 		    setup_two),
 		cmocka_unit_test_setup(test_one_connection_lost, setup_two),
+		cmocka_unit_test_setup_teardown(test_writes_batched, setup_two,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch_call_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch_commit_fails, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_batch_rows_not_one_per_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_lost_before_commit,
+		    setup_two, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
