@@ -771,17 +771,17 @@ static bool
 get_str(const PGresult *res, int row, const char *col, char *out,
     size_t size)
 {
-	int c = PQfnumber(res, col);
+	const char *v = get_value(res, row, col);
+	size_t len = v != NULL ? strlen(v) : 0;
 
-	if (c < 0 || PQgetisnull(res, row, c) ||
-	    (size_t)PQgetlength(res, row, c) >= size)
+	if (v == NULL || len >= size)
 		return false;
-	memcpy(out, PQgetvalue(res, row, c),
-	    (size_t)PQgetlength(res, row, c) + 1);
+	memcpy(out, v, len + 1);
 	return true;
 }
 
-/* A column's text; NULL if absent or NULL. */
+/* A column's text (results are text: no NUL inside); NULL if the column
+ * is absent or the value NULL. */
 static const char *
 get_value(const PGresult *res, int row, const char *col)
 {
@@ -808,12 +808,12 @@ db_rows(const struct db_job *job)
 bool
 db_get_i64(const struct db_job *job, int row, const char *col, int64_t *out)
 {
-	int c = PQfnumber(job->res, col);
+	const char *v = get_value(job->res, row, col);
 	char *end;
 
-	if (c < 0 || PQgetisnull(job->res, row, c))
+	if (v == NULL)
 		return false;
-	*out = strtoll(PQgetvalue(job->res, row, c), &end, 10);
+	*out = strtoll(v, &end, 10);
 	return *end == '\0';
 }
 
@@ -827,19 +827,17 @@ db_get_str(const struct db_job *job, int row, const char *col, char *out,
 bool
 db_is_null(const struct db_job *job, int row, const char *col)
 {
-	int c = PQfnumber(job->res, col);
-
-	return c < 0 || PQgetisnull(job->res, row, c);
+	return get_value(job->res, row, col) == NULL;
 }
 
 bool
 db_get_bool(const struct db_job *job, int row, const char *col, bool *out)
 {
-	int c = PQfnumber(job->res, col);
+	const char *v = get_value(job->res, row, col);
 
-	if (c < 0 || PQgetisnull(job->res, row, c))
+	if (v == NULL)
 		return false;
-	*out = PQgetvalue(job->res, row, c)[0] == 't';
+	*out = v[0] == 't';
 	return true;
 }
 
